@@ -1,0 +1,59 @@
+"""The base class of every AWS error the emulator answers with.
+
+Subclasses are named exactly like the error shapes of the botocore model (the class
+name becomes ``__type``), carry their HTTP status, and may add modeled members
+(``InvalidLayerPartException.lastValidByteReceived``) through ``fields``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AwsError(Exception):
+    """An error answered to the client as ``{"__type": <class name>, "message": ...}``."""
+
+    status = 400
+    #: ``__type`` on the wire; defaults to the class name.
+    code: str | None = None
+
+    def __init__(self, message: str = "", **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = {k: v for k, v in fields.items() if v is not None}
+
+    @property
+    def error_code(self) -> str:
+        return self.code or type(self).__name__
+
+    def body(self) -> dict[str, Any]:
+        return {"__type": self.error_code, "message": self.message, **self.fields}
+
+
+class SerializationException(AwsError):
+    """The body is not JSON, or a member has the wrong JSON type."""
+
+
+class UnknownOperationException(AwsError):
+    """The X-Amz-Target names no operation of a known service."""
+
+
+class InvalidParameterException(AwsError):
+    """A member breaks a constraint of the model (required, length, pattern, enum, range)."""
+
+
+class NotImplementedOperationException(AwsError):
+    """An operation that the model defines but the emulator does not implement yet.
+
+    Answered with HTTP 501 so that no client mistakes it for a real result.
+    """
+
+    status = 501
+    code = "NotImplementedException"
+
+
+class InternalFailure(AwsError):
+    """An unexpected failure inside the emulator (a bug): reported, never hidden."""
+
+    status = 500
+    code = "InternalFailure"

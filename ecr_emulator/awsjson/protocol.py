@@ -1,0 +1,106 @@
+"""The AWS JSON 1.1 request path: one ordered list of small steps.
+
+target -> content type -> JSON body -> input shape -> handler -> output shape, and every
+failure on the way rendered once, by :func:`error_response`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from .errors import (
+    AwsError,
+    InternalFailure,
+    NotImplementedOperationException,
+    SerializationException,
+    UnknownOperationException,
+)
+from .operations import OperationRegistry
+from .services import Service
+from .shapes import parse_input, serialize_output
+
+log = logging.getLogger("ecr_emulator.awsjson")
+
+JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
+ContextFactory = Callable[[Request, Service], Any]
+
+
+def error_response(error: AwsError, request_id: str) -> Response:
+    return Response(
+        json.dumps(error.body()),
+        status=error.status,
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "x-amzn-RequestId": request_id,
+            "x-amzn-ErrorType": error.error_code,
+        },
+    )
+
+
+class AwsJsonProtocol:
+    """Answers ``POST /`` requests that carry an ``X-Amz-Target`` header."""
+
+    def __init__(self, make_context: ContextFactory) -> None:
+        self._make_context = make_context
+        self._by_prefix: dict[str, tuple[Service, OperationRegistry]] = {}
+
+    def add_service(self, service: Service, registry: OperationRegistry) -> None:
+        self._by_prefix[service.target_prefix] = (service, registry)
+
+    def services(self) -> list[tuple[Service, OperationRegistry]]:
+        return list(self._by_prefix.values())
+
+    def handles(self, request: Request) -> bool:
+        return request.method == "POST" and "X-Amz-Target" in request.headers
+
+    def __call__(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        try:
+            body = self._dispatch(request)
+        except AwsError as error:
+            return error_response(error, request_id)
+        except Exception:  # a bug: report it, never pretend
+            log.exception("unhandled error in %s", request.headers.get("X-Amz-Target"))
+            return error_response(InternalFailure("The emulator failed to process the request."), request_id)
+        return Response(
+            json.dumps(body),
+            status=200,
+            headers={"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id},
+        )
+
+    def _dispatch(self, request: Request) -> dict[str, Any]:
+        target = request.headers.get("X-Amz-Target", "")
+        prefix, _, name = target.rpartition(".")
+        service, registry = self._by_prefix.get(prefix, (None, None))
+        operation = service.operation(name) if service else None
+        if operation is None:
+            raise UnknownOperationException(f"The operation '{target}' is not known to this service.")
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type not in JSON_CONTENT_TYPES:
+            raise UnknownOperationException(
+                f"Content-Type '{content_type}' is not supported; send application/x-amz-json-1.1."
+            )
+        members = parse_input(operation.input_shape, _json_body(request))
+        if registry.get(name) is None:
+            raise NotImplementedOperationException(
+                f"{service.name}:{name} is not implemented by ecr-emulator yet "
+                "(see `ecr-emulator operations`)."
+            )
+        result = registry.call(name, self._make_context(request, service), members)
+        return serialize_output(operation.output_shape, result) or {}
+
+
+def _json_body(request: Request) -> Any:
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise SerializationException("The request body is not valid JSON.") from None

@@ -1,0 +1,11 @@
+"""One plain function per AWS operation, grouped by resource.
+
+Importing this package registers every implemented operation on :data:`ECR` and
+:data:`ECR_PUBLIC`; ``ecr-emulator operations`` lists them against the models.
+"""
+
+from ._registry import ECR, ECR_PUBLIC
+from . import auth, policies, public, registry, repositories, tagging  # noqa: F401  (registers)
+from .context import RequestContext
+
+__all__ = ["ECR", "ECR_PUBLIC", "RequestContext"]

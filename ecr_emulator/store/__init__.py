@@ -1,0 +1,23 @@
+"""The only place data lives. No Flask, no HTTP: both doors (control plane and registry)
+call into this package, so a ``PutImage`` and a ``docker push`` end in the same code."""
+
+from .backend import PUBLIC_REGION, Backend
+from .blobs import Blob, BlobStore, DigestMismatch, OutOfOrderChunk, UploadSession
+from .clock import Clock
+from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
+
+__all__ = [
+    "PRIVATE",
+    "PUBLIC",
+    "PUBLIC_REGION",
+    "Backend",
+    "Blob",
+    "BlobStore",
+    "Clock",
+    "DigestMismatch",
+    "Image",
+    "OutOfOrderChunk",
+    "RegistryState",
+    "Repository",
+    "UploadSession",
+]

@@ -1,0 +1,192 @@
+"""The content-addressed blob store and upload sessions.
+
+Bytes are kept as the list of buffers they arrived in: nothing is joined or copied after it
+is read off the socket, and the digest is updated as each buffer arrives. A repository "has"
+a blob only if it links it (``Repository.blobs``); the store itself is shared, so a mount or
+a second push of the same layer costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+READ_SIZE = 4 << 20
+
+
+@dataclass
+class Blob:
+    digest: str
+    size: int
+    chunks: list = field(repr=False)
+
+    def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[memoryview]:
+        """The bytes ``[start, end)`` as views of the stored buffers (no copy)."""
+        end = self.size if end is None else min(end, self.size)
+        offset = 0
+        for chunk in self.chunks:
+            chunk_end = offset + len(chunk)
+            if chunk_end > start and offset < end:
+                view = memoryview(chunk)
+                yield view[max(start - offset, 0): min(end - offset, len(chunk))]
+            offset = chunk_end
+            if offset >= end:
+                return
+
+    def read(self) -> bytes:
+        return b"".join(self.iter_bytes())
+
+
+class BlobStore:
+    """Blobs by digest, shared by every repository of every registry."""
+
+    def __init__(self) -> None:
+        self._blobs: dict[str, Blob] = {}
+        self._lock = threading.Lock()
+
+    def add(self, blob: Blob) -> Blob:
+        """Store ``blob`` unless a blob with its digest exists; return the stored one."""
+        with self._lock:
+            return self._blobs.setdefault(blob.digest, blob)
+
+    def add_bytes(self, data: bytes) -> Blob:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        return self.add(Blob(digest, len(data), [bytes(data)]))
+
+    def get(self, digest: str) -> Blob | None:
+        return self._blobs.get(digest)
+
+    def discard_unreferenced(self, referenced: set[str]) -> None:
+        with self._lock:
+            for digest in [d for d in self._blobs if d not in referenced]:
+                del self._blobs[digest]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._blobs.clear()
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+
+class OutOfOrderChunk(Exception):
+    """A chunk whose first byte is not the next byte of the upload."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(received)
+        self.received = received
+
+
+class DigestMismatch(Exception):
+    """The digest the client named is not the sha256 of the bytes it sent."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(expected, actual)
+        self.expected, self.actual = expected, actual
+
+
+@dataclass
+class UploadSession:
+    """An upload in progress: through ``/v2/<name>/blobs/uploads/`` or the layer-part API."""
+
+    id: str
+    account: str
+    region: str
+    repository: str
+    started_at: datetime
+    chunks: list = field(default_factory=list, repr=False)
+    part_sizes: list = field(default_factory=list)
+    size: int = 0
+
+    def __post_init__(self) -> None:
+        self._hasher = hashlib.sha256()
+        self.lock = threading.Lock()
+
+    def append(self, data) -> None:
+        """Add one buffer (bytes, bytearray or memoryview) to the end of the upload."""
+        if len(data):
+            self._hasher.update(data)
+            self.chunks.append(data)
+            self.size += len(data)
+
+    def append_stream(self, stream, length: int | None, first_byte: int | None = None) -> int:
+        """Read a request body into the upload; returns the bytes added.
+
+        The buffers read off the stream are kept as they are (no join, no copy); with a
+        known ``length`` and a stream that has ``readinto``, the body lands in one
+        preallocated buffer instead. ``first_byte`` (from ``Content-Range``) must be the
+        next byte of the upload.
+        """
+        if first_byte is not None and first_byte != self.size:
+            raise OutOfOrderChunk(self.size)
+        before = self.size
+        readinto = getattr(stream, "readinto", None)
+        if length is not None and readinto is not None:
+            buffer = bytearray(length)
+            view = memoryview(buffer)
+            got = 0
+            while got < length:
+                n = readinto(view[got:])
+                if not n:
+                    break
+                got += n
+            self.append(buffer if got == length else bytes(view[:got]))
+        else:
+            remaining = length
+            while remaining is None or remaining > 0:
+                want = READ_SIZE if remaining is None else min(READ_SIZE, remaining)
+                data = stream.read(want)
+                if not data:
+                    break
+                self.append(data)
+                if remaining is not None:
+                    remaining -= len(data)
+        self.part_sizes.append(self.size - before)
+        return self.size - before
+
+    def digest(self) -> str:
+        return "sha256:" + self._hasher.copy().hexdigest()
+
+    def to_blob(self, expected_digest: str) -> Blob:
+        actual = self.digest()
+        if actual != expected_digest:
+            raise DigestMismatch(expected_digest, actual)
+        return Blob(actual, self.size, self.chunks)
+
+
+class UploadSessions:
+    """Uploads in progress, by id (a UUID, as ECR's ``uploadId`` and Docker's upload UUID)."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, UploadSession] = {}
+        self._lock = threading.Lock()
+
+    def start(self, account: str, region: str, repository: str, now: datetime) -> UploadSession:
+        session = UploadSession(str(uuid.uuid4()), account, region, repository, now)
+        with self._lock:
+            self._sessions[session.id] = session
+        return session
+
+    def get(self, upload_id: str, account: str, region: str, repository: str) -> UploadSession | None:
+        session = self._sessions.get(upload_id)
+        if session and (session.account, session.region, session.repository) == (account, region, repository):
+            return session
+        return None
+
+    def finish(self, upload_id: str) -> None:
+        with self._lock:
+            self._sessions.pop(upload_id, None)
+
+    def drop_repository(self, account: str, region: str, repository: str) -> None:
+        with self._lock:
+            for key, s in list(self._sessions.items()):
+                if (s.account, s.region, s.repository) == (account, region, repository):
+                    del self._sessions[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
