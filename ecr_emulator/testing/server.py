@@ -1,0 +1,70 @@
+"""Run ``ecr-emulator serve`` in a subprocess on a free loopback port, and stop it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+
+ANNOUNCE = re.compile(r"listening on (http://[\d.]+:\d+)")
+
+
+class ServerProcess:
+    """``with ServerProcess() as server: server.url`` -- a real server, always stopped."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, startup_timeout: float = 30) -> None:
+        self.args = ["--host", "127.0.0.1", "--port", "0", *args]
+        self.env = {**os.environ, **(env or {})}
+        self.startup_timeout = startup_timeout
+        self.url: str | None = None
+        self.output: deque[str] = deque(maxlen=2000)
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def host(self) -> str:
+        return self.url.split("://", 1)[1]
+
+    def start(self) -> "ServerProcess":
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ecr_emulator", "serve", *self.args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, text=True,
+        )
+        found = threading.Event()
+
+        def pump() -> None:
+            for line in self._process.stdout:
+                self.output.append(line)
+                match = ANNOUNCE.search(line)
+                if match and not found.is_set():
+                    self.url = match.group(1)
+                    found.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not found.wait(0.05):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("ecr-emulator did not start:\n" + "".join(self.output))
+        return self
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

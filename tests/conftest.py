@@ -1,0 +1,43 @@
+"""Shared fixtures: one real server per xdist worker (from the plugin), wiped before each test,
+and boto3 clients whose every answer is checked against botocore's output shapes."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from ecr_emulator.testing import checked_client
+
+ACCOUNT = "123456789012"
+OTHER_ACCOUNT = "210987654321"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(request):
+    """Every test that talks to the session server starts from an empty emulator."""
+    if "ecr_emulator_server" in request.fixturenames:
+        requests.post(request.getfixturevalue("ecr_emulator_url") + "/_emulator/reset", timeout=10)
+
+
+@pytest.fixture
+def url(ecr_emulator_server, ecr_emulator_url) -> str:
+    return ecr_emulator_url
+
+
+@pytest.fixture
+def make_client(url):
+    """``make_client("ecr", account=..., region=...)``: a checked client of another identity."""
+    def make(service: str = "ecr", **kwargs):
+        return checked_client(service, url, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def ecr(make_client):
+    return make_client("ecr")
+
+
+@pytest.fixture
+def ecr_public(make_client):
+    return make_client("ecr-public")
