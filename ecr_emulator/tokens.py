@@ -68,3 +68,40 @@ class TokenSigner:
         if now >= claims.expires_at:
             raise InvalidToken("Your authorization token has expired. Reauthenticate and try again.")
         return claims
+
+
+@dataclass(frozen=True)
+class DownloadClaims:
+    """What a pre-signed layer download URL (GetDownloadUrlForLayer) grants."""
+
+    account: str
+    region: str
+    kind: str
+    repository: str
+    digest: str
+    expires_at: datetime
+
+
+def sign_download(signer: TokenSigner, claims: DownloadClaims) -> str:
+    """An opaque, URL-safe token for ``/_emulator/blobs/<token>``."""
+    payload = _b64(json.dumps(
+        {"a": claims.account, "r": claims.region, "k": claims.kind, "n": claims.repository,
+         "d": claims.digest, "e": int(claims.expires_at.timestamp())},
+        separators=(",", ":"),
+    ).encode())
+    return f"{payload}.{signer._sign('download:' + payload)}"
+
+
+def verify_download(signer: TokenSigner, token: str, now: datetime) -> DownloadClaims:
+    payload, _, signature = token.partition(".")
+    if not signature or not hmac.compare_digest(signature, signer._sign("download:" + payload)):
+        raise InvalidToken("The download URL signature is invalid.")
+    try:
+        data = json.loads(_unb64(payload))
+        claims = DownloadClaims(data["a"], data["r"], data["k"], data["n"], data["d"],
+                                datetime.fromtimestamp(data["e"], tz=timezone.utc))
+    except (ValueError, KeyError, TypeError):
+        raise InvalidToken("The download URL signature is invalid.") from None
+    if now >= claims.expires_at:
+        raise InvalidToken("The download URL has expired.")
+    return claims

@@ -1,0 +1,158 @@
+"""Images in a repository: the one ``put_image`` both doors end in, tags, deletes, links.
+
+Every function here is called with ``Backend.lock`` held by the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..errors import (
+    ImageAlreadyExistsException,
+    ImageDigestDoesNotMatchException,
+    ImageTagAlreadyExistsException,
+    LayersNotFoundException,
+    ReferencedImagesNotFoundException,
+)
+from .blobs import Blob, BlobStore
+from .digests import sha256_digest
+from .manifests import ParsedManifest, manifest_error, parse_manifest
+from .model import Image, Repository
+
+
+def link_blob(repo: Repository, blob: Blob) -> None:
+    """Make ``blob`` part of ``repo`` (after an upload, a mount, or a layer-API upload)."""
+    repo.blobs[blob.digest] = None
+
+
+def linked_blob(repo: Repository, blobs: BlobStore, digest: str) -> Blob | None:
+    """The blob ``digest`` if ``repo`` links it."""
+    return blobs.get(digest) if digest in repo.blobs else None
+
+
+def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type: str | None = None,
+              tag: str | None = None, digest: str | None = None, now: datetime) -> Image:
+    """Store ``manifest`` (tagged ``tag``) in ``repo`` with ECR's rules; returns the image.
+
+    Raises ImageDigestDoesNotMatch, InvalidParameter (manifest), LayersNotFound,
+    ReferencedImagesNotFound, ImageTagAlreadyExists (immutable tag), ImageAlreadyExists
+    (same manifest and same or no tag). Nothing changes unless it returns.
+    """
+    actual = sha256_digest(manifest)
+    if digest is not None and digest != actual:
+        raise ImageDigestDoesNotMatchException(
+            f"The image digest '{digest}' does not match the digest '{actual}' of the manifest."
+        )
+    parsed = parse_manifest(manifest, media_type)
+    _check_references(repo, blobs, parsed)
+    existing = repo.images.get(actual)
+    if tag is not None:
+        current = repo.tag_index.get(tag)
+        if current is not None and current != actual and repo.tag_is_immutable(tag):
+            raise ImageTagAlreadyExistsException(
+                f"The image tag '{tag}' already exists in the '{repo.name}' repository and cannot be "
+                "overwritten because the tag is immutable."
+            )
+    if existing is not None and (tag is None or repo.tag_index.get(tag) == actual):
+        raise ImageAlreadyExistsException(
+            f"Image with digest '{actual}'" + (f" and tag '{tag}'" if tag else "")
+            + f" already exists in the repository with name '{repo.name}' in registry with id '{repo.account}'"
+        )
+    image = existing or _new_image(repo, blobs, parsed, actual, manifest, now)
+    repo.images[actual] = image
+    if tag is not None:
+        _move_tag(repo, tag, image)
+    return image
+
+
+def _new_image(repo, blobs, parsed: ParsedManifest, digest: str, manifest: bytes, now) -> Image:
+    if parsed.is_index:
+        sizes = [repo.images[c.digest].size for c in parsed.children if c.digest in repo.images]
+        size = max(sizes, default=0)
+    else:
+        size = sum(_blob_size(blobs, layer) for layer in parsed.layers)
+    return Image(
+        digest=digest, manifest=manifest, media_type=parsed.media_type, pushed_at=now, size=size,
+        artifact_media_type=parsed.artifact_media_type, artifact_type=parsed.artifact_type,
+        subject=parsed.subject.digest if parsed.subject else None,
+        blobs=tuple(d.digest for d in parsed.blobs if not d.foreign),
+        children=tuple(c.digest for c in parsed.children), annotations=dict(parsed.annotations),
+    )
+
+
+def _blob_size(blobs: BlobStore, descriptor) -> int:
+    blob = blobs.get(descriptor.digest)
+    return blob.size if blob else descriptor.size
+
+
+def _check_references(repo: Repository, blobs: BlobStore, parsed: ParsedManifest) -> None:
+    missing = [d.digest for d in parsed.blobs if not d.foreign and linked_blob(repo, blobs, d.digest) is None]
+    if missing:
+        raise LayersNotFoundException(
+            f"Layers with digests {missing} required for pushing image into repository with name "
+            f"'{repo.name}' in the registry with id '{repo.account}' do not exist"
+        )
+    for d in parsed.blobs:
+        blob = blobs.get(d.digest)
+        if blob is not None and not d.foreign and blob.size != d.size:
+            raise manifest_error(f"size {d.size} of {d.digest} does not match the stored blob ({blob.size})")
+    missing = [c.digest for c in parsed.children if c.digest not in repo.images]
+    if missing:
+        raise ReferencedImagesNotFoundException(
+            f"Manifests with digests {missing} referenced by the manifest list do not exist in the "
+            f"repository with name '{repo.name}' in the registry with id '{repo.account}'"
+        )
+
+
+def _move_tag(repo: Repository, tag: str, image: Image) -> None:
+    previous = repo.tag_index.get(tag)
+    if previous == image.digest:
+        return
+    if previous is not None and previous in repo.images:
+        repo.images[previous].tags.remove(tag)
+    repo.tag_index[tag] = image.digest
+    image.tags.append(tag)
+
+
+def parents_of(repo: Repository, digest: str) -> list[Image]:
+    """Indexes in ``repo`` that reference the manifest ``digest``."""
+    return [image for image in repo.images.values() if digest in image.children]
+
+
+def referrers_of(repo: Repository, digest: str) -> list[Image]:
+    """Images in ``repo`` whose OCI ``subject`` is ``digest``."""
+    return [image for image in repo.images.values() if image.subject == digest]
+
+
+def delete_image(repo: Repository, digest: str) -> Image:
+    """Remove the image and all its tags (callers check :func:`parents_of` first)."""
+    image = repo.images.pop(digest)
+    for tag in image.tags:
+        repo.tag_index.pop(tag, None)
+    return image
+
+
+def remove_tag(repo: Repository, tag: str) -> Image:
+    """Untag; an image left without tags is deleted, as BatchDeleteImage does."""
+    image = repo.images[repo.tag_index.pop(tag)]
+    image.tags.remove(tag)
+    if not image.tags:
+        repo.images.pop(image.digest, None)
+    return image
+
+
+def record_pull(image: Image, now: datetime) -> None:
+    image.last_pulled_at = now
+
+
+def complete_upload(backend, repo: Repository, session, digest: str) -> Blob:
+    """Finish an upload whose bytes are all in: verify ``digest``, store once, link to ``repo``.
+
+    Raises ``DigestMismatch`` (the session stays open so the client may retry).
+    """
+    blob = session.to_blob(digest)
+    with backend.lock:
+        stored = backend.blobs.add(blob)
+        link_blob(repo, stored)
+        backend.uploads.finish(session.id)
+    return stored
