@@ -100,8 +100,19 @@ class LimitExceededException(AwsError):
     pass
 
 
+def describe_image_id(image_id: dict) -> str:
+    """``{imageDigest:'<d>', imageTag:'<t>'}`` as ECR writes an image id in messages."""
+    return (f"{{imageDigest:'{image_id.get('imageDigest') or 'null'}', "
+            f"imageTag:'{image_id.get('imageTag') or 'null'}'}}")
+
+
 class ImageNotFoundException(AwsError):
-    pass
+    @classmethod
+    def for_id(cls, image_id: dict, name: str, registry_id: str) -> "ImageNotFoundException":
+        return cls(
+            f"The image with imageId {describe_image_id(image_id)} does not exist within the "
+            f"repository with name '{name}' in the registry with id '{registry_id}'"
+        )
 
 
 class ImageAlreadyExistsException(AwsError):
@@ -125,15 +136,22 @@ class ReferencedImagesNotFoundException(AwsError):
 
 
 class LayerAlreadyExistsException(AwsError):
-    pass
+    @classmethod
+    def named(cls, digest: str, name: str, registry_id: str) -> "LayerAlreadyExistsException":
+        return cls(f"The layer with digest '{digest}' already exists in the repository with name "
+                   f"'{name}' in the registry with id '{registry_id}'")
 
 
 class LayerInaccessibleException(AwsError):
-    pass
+    @classmethod
+    def named(cls, digest: str, name: str, registry_id: str) -> "LayerInaccessibleException":
+        return cls(f"The layer with digest '{digest}' in the repository with name '{name}' in the "
+                   f"registry with id '{registry_id}' is not associated with an image")
 
 
 class LayerPartTooSmallException(AwsError):
-    pass
+    #: ECR's own wording
+    MESSAGE = "All layer parts except the last part should be at least 5MB"
 
 
 class InvalidLayerException(AwsError):
@@ -149,4 +167,7 @@ class EmptyUploadException(AwsError):
 
 
 class UploadNotFoundException(AwsError):
-    pass
+    @classmethod
+    def named(cls, upload_id: str, name: str, registry_id: str) -> "UploadNotFoundException":
+        return cls(f"The upload with id '{upload_id}' does not exist in the repository with name "
+                   f"'{name}' in the registry with id '{registry_id}'")

@@ -5,7 +5,7 @@ Importing this package registers every implemented operation on :data:`ECR` and
 """
 
 from ._registry import ECR, ECR_PUBLIC
-from . import auth, policies, public, registry, repositories, tagging  # noqa: F401  (registers)
+from . import auth, images, layers, policies, public, registry, repositories, tagging  # noqa: F401  (registers)
 from .context import RequestContext
 
 __all__ = ["ECR", "ECR_PUBLIC", "RequestContext"]

@@ -1,0 +1,369 @@
+"""Images: PutImage, BatchGetImage, DescribeImages, ListImages, BatchDeleteImage,
+ListImageReferrers, and ECR Public's DescribeImageTags, all over ``store.images``.
+
+A ``PutImage`` ends in :func:`store.images.put_image`, the same call the registry's manifest
+PUT makes, so tag immutability, digests and sizes agree whichever door an image came through.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import (
+    ImageNotFoundException,
+    InvalidParameterException,
+    RegistryNotFoundException,
+)
+from ..store import PUBLIC, Image, Repository
+from ..store import images as store
+from ._registry import both, ecr, ecr_public
+from .context import public_alias
+from .pagination import paginate
+from .validation import invalid
+
+#: what ECR accepts as an image digest in an ImageIdentifier (its failure reason quotes it)
+DIGEST_PATTERN = "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"
+_DIGEST = re.compile(DIGEST_PATTERN)
+#: the docker tag grammar (ECR's model only bounds the length, 1-300)
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_ALIAS = re.compile(r"public-([0-9]{12})")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+
+NOT_FOUND = "Requested image not found"
+MISSING_DIGEST_AND_TAG = "Invalid request parameters: both tag and digest cannot be null"
+INVALID_DIGEST = f"Invalid request parameters: image digest should satisfy the regex '{DIGEST_PATTERN}'"
+INVALID_TAG = "Invalid request parameters: image tag should satisfy the regex '[A-Za-z0-9_][A-Za-z0-9_.-]*'"
+TAG_DOES_NOT_MATCH = "Invalid request parameters: given tag does not map to the given digest"
+
+
+# -- shared helpers ----------------------------------------------------------------------
+
+def repository(ctx, name: str, registry_id: str | None, action: str) -> Repository:
+    """The repository an operation targets; ECR Public push ops also take a registry alias."""
+    if registry_id is not None and ctx.kind == PUBLIC and not _ACCOUNT.fullmatch(registry_id):
+        if registry_id == public_alias(ctx.caller.account):
+            registry_id = ctx.caller.account
+        else:
+            match = _ALIAS.fullmatch(registry_id)  # another account's default alias
+            if match is None:
+                raise RegistryNotFoundException(f"The registry with alias '{registry_id}' does not exist.")
+            registry_id = match.group(1)
+    return ctx.repository(name, registry_id, action)
+
+
+def image_id_failure(image_id: dict) -> tuple[str, str] | None:
+    """``(failureCode, failureReason)`` for an identifier that is malformed, else None."""
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    if digest is None and tag is None:
+        return "MissingDigestAndTag", MISSING_DIGEST_AND_TAG
+    if digest is not None and not _DIGEST.fullmatch(digest):
+        return "InvalidImageDigest", INVALID_DIGEST
+    if tag is not None and not _TAG.fullmatch(tag):
+        return "InvalidImageTag", INVALID_TAG
+    return None
+
+
+def resolve(repo: Repository, image_id: dict) -> tuple[Image | None, tuple[str, str] | None]:
+    """The image a well-formed identifier names, or the failure ECR reports for it.
+
+    Tag and digest together must agree: a tag that exists on another image is
+    ``ImageTagDoesNotMatchDigest``; anything not there at all is ``ImageNotFound``.
+    """
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    image = repo.image_for(tag=tag, digest=digest)
+    if image is not None:
+        return image, None
+    if digest is not None and tag is not None and tag in repo.tag_index:
+        return None, ("ImageTagDoesNotMatchDigest", TAG_DOES_NOT_MATCH)
+    return None, ("ImageNotFound", NOT_FOUND)
+
+
+def failure(image_id: dict, code: str, reason: str) -> dict:
+    return {"imageId": dict(image_id), "failureCode": code, "failureReason": reason}
+
+
+def image_detail(repo: Repository, image: Image) -> dict:
+    """An ``ImageDetail`` (ECR Public's shape is a subset: the serializer drops the rest)."""
+    detail = {
+        "registryId": repo.account,
+        "repositoryName": repo.name,
+        "imageDigest": image.digest,
+        "imageSizeInBytes": image.size,
+        "imagePushedAt": image.pushed_at,
+        "imageManifestMediaType": image.media_type,
+        "artifactMediaType": image.artifact_media_type,
+        "lastRecordedPullTime": image.last_pulled_at,
+        "subjectManifestDigest": image.subject,
+        # storage classes (archive) are not emulated: every image is in the standard class
+        "imageStatus": "ACTIVE",
+    }
+    if image.tags:
+        detail["imageTags"] = list(image.tags)
+    return detail
+
+
+def _image_status_matches(wanted: str | None) -> bool:
+    """Every emulated image is ACTIVE; the default filter is ACTIVE."""
+    return (wanted or "ACTIVE") in ("ACTIVE", "ANY")
+
+
+def _tag_status_matches(image: Image, wanted: str | None) -> bool:
+    if wanted == "TAGGED":
+        return bool(image.tags)
+    if wanted == "UNTAGGED":
+        return not image.tags
+    return True
+
+
+def _scope(ctx, operation: str, repo: Repository) -> str:
+    return f"{ctx.service}:{operation}:{repo.account}:{repo.name}"
+
+
+# -- PutImage -----------------------------------------------------------------------------
+
+@both("PutImage")
+def put_image(ctx, repository_name, image_manifest, registry_id=None, image_manifest_media_type=None,
+              image_tag=None, image_digest=None):
+    repo = repository(ctx, repository_name, registry_id, "PutImage")
+    if image_tag is not None and not _TAG.fullmatch(image_tag):
+        raise invalid("imageTag", f"must satisfy regular expression '{_TAG.pattern}'")
+    image = store.put_image(
+        repo, ctx.backend.blobs, image_manifest.encode("utf-8"), media_type=image_manifest_media_type,
+        tag=image_tag, digest=image_digest, now=ctx.now,
+    )
+    image_id = {"imageDigest": image.digest}
+    if image_tag is not None:
+        image_id["imageTag"] = image_tag
+    return {"image": {
+        "registryId": repo.account, "repositoryName": repo.name, "imageId": image_id,
+        "imageManifest": image_manifest, "imageManifestMediaType": image.media_type,
+    }}
+
+
+# -- BatchGetImage ------------------------------------------------------------------------
+
+@ecr("BatchGetImage")
+def batch_get_image(ctx, repository_name, image_ids, registry_id=None, accepted_media_types=None):
+    repo = ctx.repository(repository_name, registry_id, "BatchGetImage")
+    accepted = set(accepted_media_types or ())
+    images, failures = [], []
+    for image_id in _unique(image_ids):
+        problem = image_id_failure(image_id)
+        image = None
+        if problem is None:
+            image, problem = resolve(repo, image_id)
+        if problem is None and accepted and image.media_type not in accepted:
+            # ECR converts a manifest to an accepted type only when pulled by tag, and only
+            # from Docker schema 2 / OCI towards older formats (see ECR_REFERENCE §5.2); the
+            # emulator converts nothing. The model's ImageFailureCode has no "unsupported
+            # media type" code, and a registry answers an unacceptable manifest as not found,
+            # so this is reported as ImageNotFound, with a reason that says why.
+            problem = ("ImageNotFound",
+                       f"{NOT_FOUND}: its manifest media type {image.media_type} is not one of "
+                       "the acceptedMediaTypes")
+        if problem is not None:
+            failures.append(failure(image_id, *problem))
+            continue
+        store.record_pull(image, ctx.now)
+        images.append({
+            "registryId": repo.account, "repositoryName": repo.name,
+            "imageId": {"imageDigest": image.digest, **_tag_of(image_id)},
+            "imageManifest": image.manifest.decode("utf-8"),
+            "imageManifestMediaType": image.media_type,
+        })
+    return {"images": images, "failures": failures}
+
+
+def _tag_of(image_id: dict) -> dict:
+    return {"imageTag": image_id["imageTag"]} if image_id.get("imageTag") is not None else {}
+
+
+def _unique(image_ids: list[dict]) -> list[dict]:
+    seen, unique = set(), []
+    for image_id in image_ids:
+        key = (image_id.get("imageDigest"), image_id.get("imageTag"))
+        if key not in seen:
+            seen.add(key)
+            unique.append(image_id)
+    return unique
+
+
+# -- DescribeImages / ListImages ------------------------------------------------------------
+
+@both("DescribeImages")
+def describe_images(ctx, repository_name, registry_id=None, image_ids=None, next_token=None,
+                    max_results=None, filter=None):
+    repo = ctx.repository(repository_name, registry_id, "DescribeImages")
+    if image_ids:
+        if next_token or max_results:
+            raise invalid("imageIds", "imageIds cannot be specified together with nextToken or maxResults")
+        found: dict[str, Image] = {}
+        for image_id in image_ids:
+            problem = image_id_failure(image_id)
+            if problem is not None:
+                raise InvalidParameterException(
+                    f"Invalid parameter at 'imageIds' failed to satisfy constraint: '{problem[1]}'")
+            image, problem = resolve(repo, image_id)
+            if image is None:
+                raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)
+            found.setdefault(image.digest, image)
+        return {"imageDetails": [image_detail(repo, i) for i in found.values()]}
+    wanted = filter or {}
+    matching = [
+        image for image in repo.images.values()
+        if _tag_status_matches(image, wanted.get("tagStatus")) and _image_status_matches(wanted.get("imageStatus"))
+    ]
+    page, token = paginate(matching, next_token, max_results, scope=_scope(ctx, "DescribeImages", repo))
+    return {"imageDetails": [image_detail(repo, i) for i in page], "nextToken": token}
+
+
+@ecr("ListImages")
+def list_images(ctx, repository_name, registry_id=None, next_token=None, max_results=None, filter=None):
+    repo = ctx.repository(repository_name, registry_id, "ListImages")
+    wanted = filter or {}
+    ids = []
+    if _image_status_matches(wanted.get("imageStatus")):
+        for image in repo.images.values():
+            if not _tag_status_matches(image, wanted.get("tagStatus")):
+                continue
+            if image.tags:
+                ids.extend({"imageDigest": image.digest, "imageTag": tag} for tag in image.tags)
+            else:
+                ids.append({"imageDigest": image.digest})
+    page, token = paginate(ids, next_token, max_results, scope=_scope(ctx, "ListImages", repo))
+    return {"imageIds": page, "nextToken": token}
+
+
+@ecr_public("DescribeImageTags")
+def describe_image_tags(ctx, repository_name, registry_id=None, next_token=None, max_results=None):
+    repo = ctx.repository(repository_name, registry_id, "DescribeImageTags")
+    tags = list(repo.tag_index.items())
+    page, token = paginate(tags, next_token, max_results, scope=_scope(ctx, "DescribeImageTags", repo))
+    details = []
+    for tag, digest in page:
+        image = repo.images[digest]
+        details.append({
+            "imageTag": tag,
+            # tag creation times are not recorded; the image's push time stands in for them
+            "createdAt": image.pushed_at,
+            "imageDetail": {
+                "imageDigest": image.digest, "imageSizeInBytes": image.size,
+                "imagePushedAt": image.pushed_at, "imageManifestMediaType": image.media_type,
+                "artifactMediaType": image.artifact_media_type,
+            },
+        })
+    return {"imageTagDetails": details, "nextToken": token}
+
+
+# -- BatchDeleteImage -----------------------------------------------------------------------
+
+@both("BatchDeleteImage")
+def batch_delete_image(ctx, repository_name, image_ids, registry_id=None):
+    """Untag (an id with a tag) or delete (an id with only a digest), ECR's way.
+
+    Every id is resolved against the repository as it was when the call began; an image is
+    deleted when an id names its digest alone or when its last tag is removed. An image a
+    manifest list still references (one not being deleted in the same call) is refused with
+    ``ImageReferencedByManifestList``. OCI referrers of a deleted image are kept (ECR deletes
+    them with their subject only through lifecycle policies).
+    """
+    repo = repository(ctx, repository_name, registry_id, "BatchDeleteImage")
+    failures: list[dict] = []
+    plans: list[tuple[dict, Image, str | None]] = []  # (image id, image, tag or None = whole image)
+    for image_id in image_ids:
+        problem = image_id_failure(image_id)
+        image = None
+        if problem is None:
+            image, problem = resolve(repo, image_id)
+        if problem is not None:
+            failures.append(failure(image_id, *problem))
+        else:
+            plans.append((image_id, image, image_id.get("imageTag")))
+
+    doomed = _doomed(repo, plans)
+    refused = _referenced_by_lists(repo, doomed)
+    deleted_ids: list[dict] = []
+    done_tags: set[tuple[str, str]] = set()
+    done_images: set[str] = set()
+    for image_id, image, tag in plans:
+        if image.digest in refused:
+            parents = sorted(p.digest for p in store.parents_of(repo, image.digest) if p.digest not in doomed)
+            failures.append(failure(image_id, "ImageReferencedByManifestList",
+                                    f"Requested image referenced by manifest list: {parents}"))
+            continue
+        if image.digest in done_images:
+            continue
+        if tag is None or image.digest in doomed:
+            tags = list(image.tags)
+            if image.digest in repo.images:
+                store.delete_image(repo, image.digest)
+            done_images.add(image.digest)
+            fresh = [t for t in tags if (image.digest, t) not in done_tags]
+            deleted_ids.extend({"imageDigest": image.digest, "imageTag": t} for t in fresh)
+            if not tags:
+                deleted_ids.append({"imageDigest": image.digest})
+        elif (image.digest, tag) not in done_tags:
+            store.remove_tag(repo, tag)
+            done_tags.add((image.digest, tag))
+            deleted_ids.append({"imageDigest": image.digest, "imageTag": tag})
+    return {"imageIds": deleted_ids, "failures": failures}
+
+
+def _doomed(repo: Repository, plans) -> set[str]:
+    """Digests of the images the planned ids delete outright (by digest, or all tags removed)."""
+    doomed, untagged = set(), {}
+    for _, image, tag in plans:
+        if tag is None:
+            doomed.add(image.digest)
+        else:
+            untagged.setdefault(image.digest, set()).add(tag)
+    for digest, tags in untagged.items():
+        if set(repo.images[digest].tags) <= tags:
+            doomed.add(digest)
+    return doomed
+
+
+def _referenced_by_lists(repo: Repository, doomed: set[str]) -> set[str]:
+    """Doomed images a surviving manifest list still references (shrinks ``doomed`` to match)."""
+    refused: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for digest in sorted(doomed - refused):
+            if any(p.digest not in doomed or p.digest in refused for p in store.parents_of(repo, digest)):
+                refused.add(digest)
+                changed = True
+    doomed -= refused
+    return refused
+
+
+# -- ListImageReferrers ------------------------------------------------------------------
+
+@ecr("ListImageReferrers")
+def list_image_referrers(ctx, repository_name, subject_id, registry_id=None, filter=None,
+                         next_token=None, max_results=None):
+    repo = ctx.repository(repository_name, registry_id, "ListImageReferrers")
+    subject = subject_id["imageDigest"]
+    if not _DIGEST.fullmatch(subject):
+        raise invalid("subjectId.imageDigest", f"must satisfy regular expression '{DIGEST_PATTERN}'")
+    wanted = filter or {}
+    types = set(wanted.get("artifactTypes") or ())
+    referrers = []
+    if _image_status_matches(wanted.get("artifactStatus")):
+        referrers = [
+            image for image in store.referrers_of(repo, subject)
+            if not types or image.artifact_type in types
+        ]
+    page, token = paginate(referrers, next_token, max_results, default=50,
+                           scope=_scope(ctx, f"ListImageReferrers:{subject}", repo))
+    return {"referrers": [_referrer(image) for image in page], "nextToken": token}
+
+
+def _referrer(image: Image) -> dict:
+    referrer = {
+        "digest": image.digest, "mediaType": image.media_type, "size": len(image.manifest),
+        "artifactType": image.artifact_type, "artifactStatus": "ACTIVE",
+    }
+    if image.annotations:
+        referrer["annotations"] = dict(image.annotations)
+    return referrer

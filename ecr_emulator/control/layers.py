@@ -1,0 +1,178 @@
+"""The layer API: what ``docker push``/``pull`` map to when they go through ECR's API
+(BatchCheckLayerAvailability, Initiate/UploadLayerPart/CompleteLayerUpload,
+GetDownloadUrlForLayer). Uploads share ``Backend.uploads`` and end in
+:func:`store.images.complete_upload`, like the registry's blob uploads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from functools import lru_cache
+
+from ..errors import (
+    EmptyUploadException,
+    InvalidLayerException,
+    InvalidLayerPartException,
+    LayerAlreadyExistsException,
+    LayerInaccessibleException,
+    LayerPartTooSmallException,
+    LayersNotFoundException,
+    LimitExceededException,
+    UploadNotFoundException,
+)
+from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository
+from ..store import images as store
+from ..tokens import DownloadClaims, sign_download
+from ._registry import both, ecr
+from .images import repository
+from .validation import invalid
+
+MIB = 1024 * 1024
+#: every part but the last must be at least this big (S3 multipart underneath ECR)
+MIN_PART_SIZE = 5 * MIB
+#: what InitiateLayerUpload advises (the documented part quota is 5-10 MiB)
+PART_SIZE = 10 * MIB
+MAX_PARTS = {PRIVATE: 4200, PUBLIC: 1000}
+#: how long a GetDownloadUrlForLayer URL stays valid
+DOWNLOAD_URL_TTL = timedelta(hours=1)
+
+LAYER_DIGEST_PATTERN = "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"
+_LAYER_DIGEST = re.compile(LAYER_DIGEST_PATTERN)
+
+
+def _session(ctx, repo: Repository, upload_id: str):
+    session = ctx.backend.uploads.get(upload_id, repo.account, repo.region, repo.name)
+    if session is None:
+        raise UploadNotFoundException.named(upload_id, repo.name, repo.account)
+    return session
+
+
+@lru_cache(maxsize=4096)
+def _blob_media_types(manifest: bytes) -> dict[str, str]:
+    """``{digest: mediaType}`` of a stored image manifest's config and layers."""
+    doc = json.loads(manifest)
+    descriptors = [doc.get("config"), *(doc.get("layers") or [])]
+    return {d["digest"]: d["mediaType"] for d in descriptors
+            if isinstance(d, dict) and "digest" in d and "mediaType" in d}
+
+
+def _media_type(repo: Repository, digest: str) -> str | None:
+    """The media type a manifest in ``repo`` gives blob ``digest`` (None if none mentions it)."""
+    for image in repo.images.values():
+        if digest in image.blobs:
+            return _blob_media_types(image.manifest).get(digest)
+    return None
+
+
+@both("BatchCheckLayerAvailability")
+def batch_check_layer_availability(ctx, repository_name, layer_digests, registry_id=None):
+    """A layer the repository links is AVAILABLE. A digest it does not link is reported as a
+    ``MissingLayerDigest`` failure ("Could not find layer"), which is what ECR answers for a
+    layer that was never pushed; a malformed digest is ``InvalidLayerDigest``."""
+    repo = repository(ctx, repository_name, registry_id, "BatchCheckLayerAvailability")
+    layers, failures = [], []
+    for digest in layer_digests:
+        if not _LAYER_DIGEST.fullmatch(digest):
+            failures.append({
+                "layerDigest": digest, "failureCode": "InvalidLayerDigest",
+                "failureReason": f"Invalid request parameters: layer digest should satisfy the regex "
+                                 f"'{LAYER_DIGEST_PATTERN}'",
+            })
+            continue
+        blob = store.linked_blob(repo, ctx.backend.blobs, digest)
+        if blob is None:
+            failures.append({"layerDigest": digest, "failureCode": "MissingLayerDigest",
+                             "failureReason": "Could not find layer"})
+            continue
+        layers.append({"layerDigest": digest, "layerAvailability": "AVAILABLE", "layerSize": blob.size,
+                       "mediaType": _media_type(repo, digest)})
+    return {"layers": layers, "failures": failures}
+
+
+@both("InitiateLayerUpload")
+def initiate_layer_upload(ctx, repository_name, registry_id=None):
+    repo = repository(ctx, repository_name, registry_id, "InitiateLayerUpload")
+    session = ctx.backend.uploads.start(repo.account, repo.region, repo.name, ctx.now)
+    return {"uploadId": session.id, "partSize": PART_SIZE}
+
+
+@both("UploadLayerPart")
+def upload_layer_part(ctx, repository_name, upload_id, part_first_byte, part_last_byte, layer_part_blob,
+                      registry_id=None):
+    """Append one part. Parts must follow each other exactly: ``partFirstByte`` is the number
+    of bytes received so far and ``partLastByte - partFirstByte + 1`` the length of the part,
+    else ``InvalidLayerPartException`` names the last byte the upload holds."""
+    repo = repository(ctx, repository_name, registry_id, "UploadLayerPart")
+    session = _session(ctx, repo, upload_id)
+    with session.lock:
+        def refuse(reason: str) -> InvalidLayerPartException:
+            return InvalidLayerPartException(
+                reason, registryId=repo.account, repositoryName=repo.name, uploadId=upload_id,
+                # nothing received yet: there is no last valid byte to name
+                lastValidByteReceived=session.size - 1 if session.size else None,
+            )
+
+        if part_first_byte != session.size:
+            raise refuse(f"The part's first byte {part_first_byte} is not the next byte of the upload "
+                         f"({session.size}); parts must be uploaded in order, without gaps or overlaps")
+        if part_last_byte - part_first_byte + 1 != len(layer_part_blob):
+            raise refuse(f"The part range {part_first_byte}-{part_last_byte} does not match the "
+                         f"{len(layer_part_blob)} bytes of layerPartBlob")
+        if len(session.part_sizes) >= MAX_PARTS[repo.kind]:
+            raise LimitExceededException(
+                f"The upload with id '{upload_id}' has reached the limit of {MAX_PARTS[repo.kind]} parts")
+        session.append(layer_part_blob)
+        session.part_sizes.append(len(layer_part_blob))
+        last = session.size - 1
+    return {"registryId": repo.account, "repositoryName": repo.name, "uploadId": upload_id,
+            "lastByteReceived": last}
+
+
+@both("CompleteLayerUpload")
+def complete_layer_upload(ctx, repository_name, upload_id, layer_digests, registry_id=None):
+    repo = repository(ctx, repository_name, registry_id, "CompleteLayerUpload")
+    session = _session(ctx, repo, upload_id)
+    if len(layer_digests) != 1:
+        raise invalid("layerDigests", "must contain exactly one digest: the digest of the uploaded layer")
+    digest = layer_digests[0]
+    if session.size == 0:
+        raise EmptyUploadException(f"The upload with id '{upload_id}' does not contain any layer parts")
+    if any(size < MIN_PART_SIZE for size in session.part_sizes[:-1]):
+        raise LayerPartTooSmallException(LayerPartTooSmallException.MESSAGE)
+    if session.digest() != digest:
+        raise InvalidLayerException(
+            f"The layer digest '{digest}' does not match the digest '{session.digest()}' of the "
+            f"uploaded layer with upload id '{upload_id}'")
+    if digest in repo.blobs:
+        ctx.backend.uploads.finish(upload_id)
+        raise LayerAlreadyExistsException.named(digest, repo.name, repo.account)
+    try:
+        blob = store.complete_upload(ctx.backend, repo, session, digest)
+    except DigestMismatch as error:  # checked above; kept for the store's own guarantee
+        raise InvalidLayerException(f"The layer digest '{error.expected}' does not match the "
+                                    f"uploaded data ('{error.actual}')") from None
+    return {"registryId": repo.account, "repositoryName": repo.name, "uploadId": upload_id,
+            "layerDigest": blob.digest}
+
+
+@ecr("GetDownloadUrlForLayer")
+def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=None):
+    """A pre-signed URL (``/_emulator/blobs/<token>``, valid one hour) for a layer of an image.
+
+    A digest the repository does not link is ``LayersNotFoundException``; a blob it links
+    that no image references (uploaded, never pushed with a manifest, or left behind by a
+    delete) is ``LayerInaccessibleException``, as ECR answers for unassociated layers.
+    """
+    repo = ctx.repository(repository_name, registry_id, "GetDownloadUrlForLayer")
+    if store.linked_blob(repo, ctx.backend.blobs, layer_digest) is None:
+        raise LayersNotFoundException(
+            f"The layer with digest '{layer_digest}' does not exist in the repository with name "
+            f"'{repo.name}' in the registry with id '{repo.account}'")
+    if not any(layer_digest in image.blobs for image in repo.images.values()):
+        raise LayerInaccessibleException.named(layer_digest, repo.name, repo.account)
+    claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, layer_digest,
+                            ctx.now + DOWNLOAD_URL_TTL)
+    token = sign_download(ctx.tokens, claims)
+    return {"downloadUrl": f"http://{ctx.host}/_emulator/blobs/{token}", "layerDigest": layer_digest}
