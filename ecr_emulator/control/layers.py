@@ -58,20 +58,29 @@ def _blob_media_types(manifest: bytes) -> dict[str, str]:
             if isinstance(d, dict) and "digest" in d and "mediaType" in d}
 
 
-def _media_type(repo: Repository, digest: str) -> str | None:
-    """The media type a manifest in ``repo`` gives blob ``digest`` (None if none mentions it)."""
+def _media_types(repo: Repository, digests: set[str]) -> dict[str, str]:
+    """The media types the manifests in ``repo`` give the blobs ``digests`` (where one does)."""
+    found: dict[str, str] = {}
     for image in repo.images.values():
-        if digest in image.blobs:
-            return _blob_media_types(image.manifest).get(digest)
-    return None
+        wanted = digests.intersection(image.blobs).difference(found)
+        if wanted:
+            types = _blob_media_types(image.manifest)
+            found.update((d, types[d]) for d in wanted if d in types)
+            if len(found) == len(digests):
+                break
+    return found
 
 
 @both("BatchCheckLayerAvailability")
 def batch_check_layer_availability(ctx, repository_name, layer_digests, registry_id=None):
-    """A layer the repository links is AVAILABLE. A digest it does not link is reported as a
-    ``MissingLayerDigest`` failure ("Could not find layer"), which is what ECR answers for a
-    layer that was never pushed; a malformed digest is ``InvalidLayerDigest``."""
+    """A layer the repository links is AVAILABLE, with its size and (once a manifest names
+    it) its media type. A well-formed digest the repository does not link is a
+    ``MissingLayerDigest`` failure ("Could not find layer"), the answer reported for ECR by
+    its users (not stated in AWS's documentation); the emulator never answers UNAVAILABLE,
+    which the model allows. A malformed digest is ``InvalidLayerDigest``."""
     repo = repository(ctx, repository_name, registry_id, "BatchCheckLayerAvailability")
+    linked = {d for d in layer_digests if d in repo.blobs}
+    media_types = _media_types(repo, linked) if linked else {}
     layers, failures = [], []
     for digest in layer_digests:
         if not _LAYER_DIGEST.fullmatch(digest):
@@ -87,7 +96,7 @@ def batch_check_layer_availability(ctx, repository_name, layer_digests, registry
                              "failureReason": "Could not find layer"})
             continue
         layers.append({"layerDigest": digest, "layerAvailability": "AVAILABLE", "layerSize": blob.size,
-                       "mediaType": _media_type(repo, digest)})
+                       "mediaType": media_types.get(digest)})
     return {"layers": layers, "failures": failures}
 
 
