@@ -2,7 +2,7 @@
 call into this package, so a ``PutImage`` and a ``docker push`` end in the same code."""
 
 from .backend import PUBLIC_REGION, Backend
-from .blobs import Blob, BlobStore, DigestMismatch, OutOfOrderChunk, UploadSession
+from .blobs import Blob, BlobStore, DigestMismatch, IncompleteBody, OutOfOrderChunk, UploadSession
 from .clock import Clock
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
 
@@ -16,6 +16,7 @@ __all__ = [
     "Clock",
     "DigestMismatch",
     "Image",
+    "IncompleteBody",
     "OutOfOrderChunk",
     "RegistryState",
     "Repository",

@@ -81,6 +81,14 @@ class OutOfOrderChunk(Exception):
         self.received = received
 
 
+class IncompleteBody(Exception):
+    """A request body that ended before its declared length (the client went away)."""
+
+    def __init__(self, expected: int, received: int) -> None:
+        super().__init__(expected, received)
+        self.expected, self.received = expected, received
+
+
 class DigestMismatch(Exception):
     """The digest the client named is not the sha256 of the bytes it sent."""
 
@@ -118,35 +126,43 @@ class UploadSession:
 
         The buffers read off the stream are kept as they are (no join, no copy); with a
         known ``length`` and a stream that has ``readinto``, the body lands in one
-        preallocated buffer instead. ``first_byte`` (from ``Content-Range``) must be the
-        next byte of the upload.
+        preallocated buffer instead. The digest is updated as the bytes arrive. All or
+        nothing: the upload changes only once the whole body is in, so a body that ends
+        before ``length`` (:class:`IncompleteBody`) or a stream error leaves it as it was.
+        ``first_byte`` (from ``Content-Range``) must be the next byte of the upload.
         """
         if first_byte is not None and first_byte != self.size:
             raise OutOfOrderChunk(self.size)
-        before = self.size
+        hasher = self._hasher.copy()
         readinto = getattr(stream, "readinto", None)
+        chunks: list = []
+        got = 0
         if length is not None and readinto is not None:
             buffer = bytearray(length)
             view = memoryview(buffer)
-            got = 0
             while got < length:
                 n = readinto(view[got:])
                 if not n:
                     break
+                hasher.update(view[got:got + n])
                 got += n
-            self.append(buffer if got == length else bytes(view[:got]))
+            if got == length and length:
+                chunks.append(buffer)
         else:
-            remaining = length
-            while remaining is None or remaining > 0:
-                want = READ_SIZE if remaining is None else min(READ_SIZE, remaining)
-                data = stream.read(want)
+            while length is None or got < length:
+                data = stream.read(READ_SIZE if length is None else min(READ_SIZE, length - got))
                 if not data:
                     break
-                self.append(data)
-                if remaining is not None:
-                    remaining -= len(data)
-        self.part_sizes.append(self.size - before)
-        return self.size - before
+                hasher.update(data)
+                chunks.append(data)
+                got += len(data)
+        if length is not None and got < length:
+            raise IncompleteBody(length, got)
+        self._hasher = hasher
+        self.chunks.extend(chunks)
+        self.size += got
+        self.part_sizes.append(got)
+        return got
 
     def digest(self) -> str:
         return "sha256:" + self._hasher.copy().hexdigest()

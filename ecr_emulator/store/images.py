@@ -25,6 +25,12 @@ def link_blob(repo: Repository, blob: Blob) -> None:
     repo.blobs[blob.digest] = None
 
 
+def unlink_blob(repo: Repository, digest: str) -> bool:
+    """Take ``digest`` out of ``repo`` (the bytes go at the next garbage collection if no
+    repository links them); False if ``repo`` did not link it."""
+    return repo.blobs.pop(digest, False) is None
+
+
 def linked_blob(repo: Repository, blobs: BlobStore, digest: str) -> Blob | None:
     """The blob ``digest`` if ``repo`` links it."""
     return blobs.get(digest) if digest in repo.blobs else None
