@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request
 from . import __version__
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .control import ECR, ECR_PUBLIC, RequestContext
+from .registry import register as register_registry
 from .settings import Settings
 from .store import Backend
 from .tokens import TokenSigner
@@ -38,6 +39,7 @@ class Emulator:
     def _flask_app(self) -> Flask:
         app = Flask("ecr_emulator")
         app.extensions["ecr_emulator"] = self
+        register_registry(app, self)
 
         @app.get("/_emulator/health")
         def health():

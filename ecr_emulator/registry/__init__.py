@@ -1,0 +1,32 @@
+"""The OCI distribution v1.1 / Docker Registry v2 data plane, on the control plane's port.
+
+:func:`register` adds it to the emulator's Flask app: ``/v2/...`` (the route table in
+``routes.py``) and ``/_emulator/blobs/<token>`` (pre-signed layer downloads). Views go
+through ``store/`` only; errors are the OCI table in ``errors.py``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from .errors import ERRORS, RegistryError
+from .routes import ROUTES, dispatch, guarded
+
+__all__ = ["ERRORS", "ROUTES", "RegistryError", "register"]
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def register(app: Flask, emulator) -> None:
+    """Serve the registry from ``app`` for ``emulator`` (its backend, settings and tokens)."""
+    from .blobs import download
+
+    def registry(path: str = ""):
+        return dispatch(emulator, request._get_current_object())
+
+    def presigned(token: str):
+        return guarded(lambda: download(emulator, request._get_current_object(), token))
+
+    app.add_url_rule("/v2/", "registry_base", registry, methods=_METHODS, strict_slashes=False)
+    app.add_url_rule("/v2/<path:path>", "registry", registry, methods=_METHODS)
+    app.add_url_rule("/_emulator/blobs/<token>", "presigned_blob", presigned, methods=["GET", "HEAD"])

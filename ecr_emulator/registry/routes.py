@@ -1,0 +1,91 @@
+"""The route table -- data, as in CNCF Distribution -- and the one dispatcher that uses it.
+
+Repository names contain slashes, so each route is a regular expression over the whole path
+with the name as a group; the first route that matches wins (uploads before blobs). A route
+maps methods to views; ``HEAD`` falls back to the ``GET`` view, which leaves out the body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from werkzeug.wrappers import Request, Response
+
+from . import blobs, listing, manifests, uploads
+from .context import authorize
+from .errors import RegistryError, from_exception, render
+
+log = logging.getLogger(__name__)
+
+_NAME = r"^/v2/(?P<name>.+)"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: re.Pattern
+    views: Mapping[str, Callable]
+
+    def view(self, method: str) -> Callable | None:
+        if method == "HEAD" and "HEAD" not in self.views:
+            return self.views.get("GET")
+        return self.views.get(method)
+
+    @property
+    def allow(self) -> str:
+        methods = set(self.views) | ({"HEAD"} if "GET" in self.views else set())
+        return ", ".join(sorted(methods))
+
+
+def _route(name: str, pattern: str, **views: Callable) -> Route:
+    return Route(name, re.compile(pattern), views)
+
+
+ROUTES: tuple[Route, ...] = (
+    _route("base", r"^/v2/?$", GET=listing.api_version),
+    _route("catalog", r"^/v2/_catalog$", GET=listing.catalog),
+    _route("tags", _NAME + r"/tags/list$", GET=listing.list_tags),
+    _route("manifest", _NAME + r"/manifests/(?P<reference>[^/]+)$",
+           GET=manifests.get_manifest, PUT=manifests.put_manifest, DELETE=manifests.delete_manifest),
+    _route("referrers", _NAME + r"/referrers/(?P<digest>[^/]+)$", GET=listing.referrers),
+    _route("uploads", _NAME + r"/blobs/uploads/?$", POST=uploads.start_upload),
+    _route("upload", _NAME + r"/blobs/uploads/(?P<upload_id>[^/]+)$",
+           GET=uploads.upload_status, PATCH=uploads.patch_upload, PUT=uploads.finish_upload,
+           DELETE=uploads.cancel_upload),
+    _route("blob", _NAME + r"/blobs/(?P<digest>[^/]+)$", GET=blobs.get_blob, DELETE=blobs.delete_blob),
+)
+
+
+def match(path: str) -> tuple[Route, dict[str, str]]:
+    for route in ROUTES:
+        found = route.pattern.match(path)
+        if found:
+            return route, found.groupdict()
+    raise RegistryError("NOT_FOUND", f"no registry endpoint at {path}")
+
+
+def guarded(call: Callable[[], Response]) -> Response:
+    """Run ``call``; every exception becomes an OCI error response (a bug: UNKNOWN, logged)."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 -- the one place errors become responses
+        error = from_exception(exc)
+        if error is None:
+            log.exception("unhandled error in the registry")
+            error = RegistryError("UNKNOWN", f"The emulator failed to process the request: {type(exc).__name__}")
+        return render(error)
+
+
+def dispatch(emulator, request: Request) -> Response:
+    def call() -> Response:
+        route, params = match(request.path)
+        view = route.view(request.method)
+        if view is None:
+            raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on {route.name} endpoints",
+                                headers={"Allow": route.allow})
+        return view(authorize(emulator, request), **params)
+
+    return guarded(call)
