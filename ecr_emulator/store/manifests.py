@@ -134,7 +134,7 @@ def parse_manifest(data: bytes, media_type_hint: str | None = None) -> ParsedMan
         raise manifest_error(f"Member must have length less than or equal to {MAX_MANIFEST_BYTES}")
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
         raise manifest_error("Invalid JSON syntax") from None
     if not isinstance(doc, dict):
         raise manifest_error("Invalid JSON syntax")
