@@ -20,6 +20,9 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 def register(app: Flask, emulator) -> None:
     """Serve the registry from ``app`` for ``emulator`` (its backend, settings and tokens)."""
     from .blobs import download
+    from .bodies import release_large_buffers_promptly
+
+    release_large_buffers_promptly()
 
     def registry(path: str = ""):
         return dispatch(emulator, request._get_current_object())

@@ -2,26 +2,33 @@
 
 :class:`RequestBody` reads ``environ["wsgi.input"]`` directly (werkzeug's ``request.stream``
 is empty for a chunked body unless the server sets ``wsgi.input_terminated``) and never
-past ``Content-Length`` (werkzeug's dev server hands over the raw socket file). It offers
-``readinto`` so an upload of known length lands in one preallocated buffer. Under gunicorn,
-whose body object only has ``read()`` (several copies through ``BytesIO`` per call), a body
-of known length is received with ``recv_into`` straight from the connection's socket, after
-the bytes gunicorn already buffered; gunicorn's own length counter is kept in step so its
-keep-alive handling sees a consumed body.
+past ``Content-Length`` (werkzeug's dev server hands over the raw socket file). Its ``read``
+returns ``bytes`` pieces that the upload session keeps as they are (and hashes as they
+arrive). Under gunicorn, whose body object copies every read through ``BytesIO`` several
+times, a body of known length is received with ``recv(n, MSG_WAITALL)`` straight from the
+connection's socket -- one syscall per piece, into a ``bytes`` object of exactly that size --
+after the bytes gunicorn already buffered; gunicorn's own length counter is kept in step so
+its keep-alive handling sees a consumed body.
 
-:func:`blob_chunks` serves stored bytes in big slices (WSGI servers want ``bytes``, so each
-slice is copied once; a slice that is a whole ``bytes`` chunk is passed as it is).
+Because stored pieces are ``bytes``, :func:`blob_chunks` hands them to the WSGI server as they
+are (servers insist on ``bytes``); only a piece of another type or a partial range is copied,
+in slices of :data:`SEND_SLICE`.
 """
 
 from __future__ import annotations
 
 import io
+import socket
+import ssl
 from collections.abc import Iterator
 
 from .errors import RegistryError
 
 #: largest piece handed to the WSGI server per write when serving a blob
 SEND_SLICE = 8 << 20
+#: most bytes one ``recv`` waits for: the digest of a piece is computed while the next one
+#: is already arriving in the socket buffer, so the sender seldom stalls
+RECV_PIECE = 1 << 20
 #: largest piece read per call when the body length is unknown
 READ_SLICE = 4 << 20
 #: an unread body up to this size is drained after an error; gunicorn drains up to 64 KiB
@@ -59,33 +66,6 @@ class RequestBody:
     def remaining(self) -> int | None:
         return None if self.length is None else self.length - self.received
 
-    @property
-    def finished(self) -> bool:
-        return self._eof or self.remaining == 0
-
-    def readinto(self, view) -> int:
-        """Fill the start of ``view`` with the next body bytes; 0 at the end of the body."""
-        want = len(view) if self.length is None else min(len(view), self.length - self.received)
-        if want <= 0 or self._eof:
-            return 0
-        try:
-            if self._socket is not None:
-                got = self._socket.readinto(view[:want])
-            else:
-                readinto = getattr(self._stream, "readinto", None)
-                if readinto is not None:
-                    got = readinto(view[:want]) or 0
-                else:
-                    data = self._stream.read(want)
-                    got = len(data)
-                    view[:got] = data
-        except Exception as error:  # the server's reader: socket errors, bad chunk framing
-            raise BodyError(f"{type(error).__name__}: {error}") from error
-        if got == 0:
-            self._eof = True
-        self.received += got
-        return got
-
     def read(self, size: int = READ_SLICE) -> bytes:
         """Up to ``size`` bytes (fewer only at the end of the body); b"" at the end."""
         want = size if self.length is None else min(size, self.length - self.received)
@@ -93,9 +73,7 @@ class RequestBody:
             return b""
         try:
             if self._socket is not None:
-                buffer = bytearray(want)
-                got = self._socket.readinto(memoryview(buffer))
-                data = bytes(buffer[:got])
+                data = self._socket.read(want)
             else:
                 data = self._stream.read(want)
         except Exception as error:  # the server's reader: socket errors, bad chunk framing
@@ -127,26 +105,27 @@ class RequestBody:
 
 
 class _GunicornSocketReader:
-    """``recv_into`` on the connection of a gunicorn request whose body has a known length."""
+    """``recv`` on the connection of a gunicorn request whose body has a known length."""
 
-    def __init__(self, body, reader, unreader, sock) -> None:
-        self._body, self._reader, self._unreader, self._sock = body, reader, unreader, sock
+    def __init__(self, reader, unreader, sock) -> None:
+        self._reader, self._unreader, self._sock = reader, unreader, sock
 
-    def readinto(self, view) -> int:
-        want = min(len(view), self._reader.length)
+    def read(self, size: int) -> bytes:
+        """Whatever gunicorn buffered first, then up to :data:`RECV_PIECE` bytes per call
+        (``MSG_WAITALL``: the full piece unless the body ends or the connection breaks)."""
+        want = min(size, self._reader.length)
         if want <= 0:
-            return 0
+            return b""
         buffered = self._unreader.buf.getvalue()
         if buffered:
-            got = min(len(buffered), want)
-            view[:got] = buffered[:got]
+            data = buffered[:want]
             rest = io.BytesIO()
-            rest.write(buffered[got:])
+            rest.write(buffered[want:])
             self._unreader.buf = rest
         else:
-            got = self._sock.recv_into(view[:want])
-        self._reader.length -= got
-        return got
+            data = self._sock.recv(min(want, RECV_PIECE), socket.MSG_WAITALL)
+        self._reader.length -= len(data)
+        return data
 
 
 def _gunicorn_socket(stream) -> _GunicornSocketReader | None:
@@ -159,13 +138,27 @@ def _gunicorn_socket(stream) -> _GunicornSocketReader | None:
             or not isinstance(getattr(reader, "length", None), int)
             or not isinstance(getattr(stream, "buf", None), io.BytesIO) or stream.buf.getvalue()
             or not isinstance(getattr(unreader, "buf", None), io.BytesIO)
-            or not hasattr(sock, "recv_into")):
+            or not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket)):
         return None
-    return _GunicornSocketReader(stream, reader, unreader, sock)
+    return _GunicornSocketReader(reader, unreader, sock)
+
+
+def release_large_buffers_promptly() -> None:
+    """Make glibc serve every allocation of 1 MiB or more (blob chunks) with its own mapping,
+    returned to the system when freed. Its default raises that threshold as big blocks are
+    freed (up to 32 MiB), after which blob chunks come from per-thread heaps that do not
+    shrink: a second push on another thread would then need twice the memory. No-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (also stops the dynamic raise)
+    except (OSError, AttributeError):
+        pass
 
 
 def blob_chunks(blob, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """The bytes ``[start, end)`` of ``blob`` as ``bytes`` slices of at most :data:`SEND_SLICE`."""
+    """The bytes ``[start, end)`` of ``blob`` for the WSGI server: stored ``bytes`` pieces as
+    they are, anything else copied in slices of at most :data:`SEND_SLICE`."""
     for view in blob.iter_bytes(start, end):
         obj = view.obj
         if isinstance(obj, bytes) and len(view) == len(obj):

@@ -130,7 +130,7 @@ def test_index_referencing_a_missing_manifest(registry, repo, stored):
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"", b'{"schemaVersion": 2}',
                                   json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                                               "config": {"digest": "x"}, "layers": []}).encode(),
-                                  b"\xff\xfe\x00"])
+                                  b"\xff\xfe\x00", b"[" * 200_000 + b"]" * 200_000])
 def test_invalid_manifests(registry, repo, stored, body):
     expect_error(_bad_push(registry, repo, body), 400, "MANIFEST_INVALID")
 
