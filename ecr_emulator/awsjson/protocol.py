@@ -104,3 +104,5 @@ def _json_body(request: Request) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise SerializationException("The request body is not valid JSON.") from None
+    except RecursionError:  # nested deeper than the parser can go: the client's fault, not a 500
+        raise SerializationException("The request body is nested too deeply.") from None
