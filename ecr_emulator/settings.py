@@ -37,6 +37,9 @@ class Settings:
     #: ``gunicorn`` (keep-alive, threaded; the default) or ``werkzeug`` (threaded dev server)
     server: str = "gunicorn"
     threads: int = 16
+    #: gunicorn: seconds a thread waits for the next request on the kept-alive connection it
+    #: just answered before handing it back to the poller; 0 = plain gthread
+    keepalive_linger: float = 0.05
     #: hours an authorization token stays valid
     token_hours: float = 12.0
     #: log one line per request
@@ -47,6 +50,8 @@ class Settings:
             raise ValueError(f"uri_style must be one of {URI_STYLES}, not {self.uri_style!r}")
         if self.server not in SERVERS:
             raise ValueError(f"server must be one of {SERVERS}, not {self.server!r}")
+        if self.keepalive_linger < 0:
+            raise ValueError(f"keepalive_linger must not be negative, not {self.keepalive_linger!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise ValueError(f"account must be 12 digits, not {self.account!r}")
 
