@@ -1,0 +1,182 @@
+"""ECR Public control plane: repositories, catalog data, registries, policies, tags, tokens."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+ACCOUNT = "123456789012"
+OTHER = "210987654321"
+ALIAS = f"public-{ACCOUNT}"
+# a complete 1x1 PNG
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32 + b"\xff\xd9"
+
+
+def error_of(info) -> dict:
+    return info.value.response["Error"]
+
+
+def test_create_repository_minimal(ecr_public, url):
+    answer = ecr_public.create_repository(repositoryName="team/tool")
+    repo = answer["repository"]
+    assert repo["repositoryName"] == "team/tool"
+    assert repo["registryId"] == ACCOUNT
+    assert repo["repositoryArn"] == f"arn:aws:ecr-public::{ACCOUNT}:repository/team/tool"
+    assert repo["repositoryUri"] == f"{url.split('://')[1]}/{ALIAS}/team/tool"
+    now = datetime.now(timezone.utc)
+    assert now - timedelta(minutes=1) <= repo["createdAt"] <= now + timedelta(minutes=1)
+    assert answer["catalogData"] == {"marketplaceCertified": False}
+
+
+def test_create_repository_with_catalog_data_and_tags(ecr_public):
+    catalog = {
+        "description": "A tool",
+        "architectures": ["x86-64", "ARM 64"],
+        "operatingSystems": ["Linux"],
+        "aboutText": "# About",
+        "usageText": "docker run it",
+    }
+    answer = ecr_public.create_repository(repositoryName="tool", catalogData=catalog,
+                                          tags=[{"Key": "team", "Value": "core"}])
+    assert answer["catalogData"] == {**catalog, "marketplaceCertified": False}
+    got = ecr_public.get_repository_catalog_data(repositoryName="tool")["catalogData"]
+    assert got == {**catalog, "marketplaceCertified": False}
+    tags = ecr_public.list_tags_for_resource(resourceArn=answer["repository"]["repositoryArn"])["tags"]
+    assert tags == [{"Key": "team", "Value": "core"}]
+
+
+def test_create_existing_public_repository(ecr_public):
+    ecr_public.create_repository(repositoryName="tool")
+    with pytest.raises(ClientError) as info:
+        ecr_public.create_repository(repositoryName="tool")
+    assert error_of(info)["Code"] == "RepositoryAlreadyExistsException"
+
+
+def test_public_and_private_repositories_are_separate(ecr, ecr_public):
+    ecr_public.create_repository(repositoryName="same")
+    ecr.create_repository(repositoryName="same")
+    ecr.delete_repository(repositoryName="same")
+    assert [r["repositoryName"] for r in ecr_public.describe_repositories()["repositories"]] == ["same"]
+    assert ecr.describe_repositories()["repositories"] == []
+
+
+def test_describe_repositories(ecr_public):
+    created = [ecr_public.create_repository(repositoryName=f"r{i}")["repository"] for i in range(5)]
+    assert ecr_public.describe_repositories(repositoryNames=["r3"])["repositories"] == [created[3]]
+    pages = list(ecr_public.get_paginator("describe_repositories").paginate(PaginationConfig={"PageSize": 2}))
+    assert [len(p["repositories"]) for p in pages] == [2, 2, 1]
+    assert sorted(r["repositoryName"] for p in pages for r in p["repositories"]) == [f"r{i}" for i in range(5)]
+    with pytest.raises(ClientError) as info:
+        ecr_public.describe_repositories(repositoryNames=["nope"])
+    assert error_of(info)["Code"] == "RepositoryNotFoundException"
+
+
+def test_public_region_does_not_matter(ecr_public, make_client):
+    """ECR Public has one registry per account, whichever endpoint region signs the call."""
+    ecr_public.create_repository(repositoryName="tool")
+    west = make_client("ecr-public", region="us-west-2")
+    assert [r["repositoryName"] for r in west.describe_repositories()["repositories"]] == ["tool"]
+
+
+def test_delete_repository(ecr_public):
+    created = ecr_public.create_repository(repositoryName="tool")["repository"]
+    assert ecr_public.delete_repository(repositoryName="tool")["repository"] == created
+    assert ecr_public.describe_repositories()["repositories"] == []
+    with pytest.raises(ClientError) as info:
+        ecr_public.delete_repository(repositoryName="tool")
+    assert error_of(info)["Code"] == "RepositoryNotFoundException"
+
+
+def test_tags(ecr_public):
+    arn = ecr_public.create_repository(repositoryName="tool")["repository"]["repositoryArn"]
+    ecr_public.tag_resource(resourceArn=arn, tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
+    ecr_public.untag_resource(resourceArn=arn, tagKeys=["a"])
+    assert ecr_public.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "b", "Value": "2"}]
+
+
+def test_put_repository_catalog_data_replaces(ecr_public):
+    ecr_public.create_repository(repositoryName="tool", catalogData={"description": "old", "aboutText": "x"})
+    answer = ecr_public.put_repository_catalog_data(repositoryName="tool", catalogData={"description": "new"})
+    assert answer["catalogData"] == {"description": "new", "marketplaceCertified": False}
+    got = ecr_public.get_repository_catalog_data(repositoryName="tool")["catalogData"]
+    assert got == {"description": "new", "marketplaceCertified": False}
+
+
+def test_catalog_data_of_missing_repository(ecr_public):
+    with pytest.raises(ClientError) as info:
+        ecr_public.get_repository_catalog_data(repositoryName="missing")
+    assert error_of(info)["Code"] == "RepositoryNotFoundException"
+    with pytest.raises(ClientError) as info:
+        ecr_public.put_repository_catalog_data(repositoryName="missing", catalogData={"description": "x"})
+    assert error_of(info)["Code"] == "RepositoryNotFoundException"
+
+
+@pytest.mark.parametrize("logo, content_type", [(PNG, "image/png"), (JPEG, "image/jpeg")])
+def test_logo_url_serves_the_logo(ecr_public, logo, content_type):
+    ecr_public.create_repository(repositoryName="team/tool")
+    catalog = ecr_public.put_repository_catalog_data(
+        repositoryName="team/tool", catalogData={"logoImageBlob": logo, "description": "d"}
+    )["catalogData"]
+    assert "logoImageBlob" not in catalog
+    response = requests.get(catalog["logoUrl"], timeout=10)
+    assert response.status_code == 200
+    assert response.content == logo
+    assert response.headers["Content-Type"] == content_type
+    again = ecr_public.get_repository_catalog_data(repositoryName="team/tool")["catalogData"]
+    assert again["logoUrl"] == catalog["logoUrl"]
+
+
+def test_logo_created_with_the_repository_and_gone_with_it(ecr_public):
+    catalog = ecr_public.create_repository(repositoryName="tool", catalogData={"logoImageBlob": PNG})["catalogData"]
+    assert requests.get(catalog["logoUrl"], timeout=10).content == PNG
+    ecr_public.put_repository_catalog_data(repositoryName="tool", catalogData={"description": "no logo"})
+    assert requests.get(catalog["logoUrl"], timeout=10).status_code == 404
+    ecr_public.put_repository_catalog_data(repositoryName="tool", catalogData={"logoImageBlob": PNG})
+    ecr_public.delete_repository(repositoryName="tool")
+    assert requests.get(catalog["logoUrl"], timeout=10).status_code == 404
+
+
+def test_registry_catalog_data(ecr_public):
+    assert ecr_public.get_registry_catalog_data()["registryCatalogData"] == {"displayName": ""}
+    answer = ecr_public.put_registry_catalog_data(displayName="My Org")
+    assert answer["registryCatalogData"] == {"displayName": "My Org"}
+    assert ecr_public.get_registry_catalog_data()["registryCatalogData"] == {"displayName": "My Org"}
+    # no displayName leaves it as it is
+    assert ecr_public.put_registry_catalog_data()["registryCatalogData"] == {"displayName": "My Org"}
+
+
+def test_describe_registries(ecr_public, url):
+    registries = ecr_public.describe_registries()["registries"]
+    assert registries == [{
+        "registryId": ACCOUNT,
+        "registryArn": f"arn:aws:ecr-public::{ACCOUNT}:registry/{ACCOUNT}",
+        "registryUri": f"{url.split('://')[1]}/{ALIAS}",
+        "verified": False,
+        "aliases": [{"name": ALIAS, "status": "ACTIVE", "primaryRegistryAlias": True, "defaultRegistryAlias": True}],
+    }]
+
+
+def test_get_public_authorization_token(ecr_public):
+    before = datetime.now(timezone.utc)
+    data = ecr_public.get_authorization_token()["authorizationData"]
+    user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    assert user == "AWS" and password
+    assert before + timedelta(hours=12) - timedelta(minutes=1) <= data["expiresAt"]
+    assert data["expiresAt"] <= before + timedelta(hours=12, minutes=1)
+
+
+def test_public_repository_of_another_account_is_denied(ecr_public):
+    with pytest.raises(ClientError) as info:
+        ecr_public.describe_repositories(registryId=OTHER)
+    assert error_of(info)["Code"] == "AccessDeniedException"
+
+
+def test_public_name_is_limited_to_205(ecr_public):
+    assert ecr_public.create_repository(repositoryName="a" * 205)["repository"]["repositoryName"] == "a" * 205
