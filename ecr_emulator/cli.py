@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .settings import SERVERS, URI_STYLES, Settings
@@ -33,12 +34,17 @@ def _operations() -> int:
     from .awsjson import load_service
     from .control import ECR, ECR_PUBLIC
 
-    for registry in (ECR, ECR_PUBLIC):
-        names = load_service(registry.service).operation_names
-        done = [n for n in names if registry.get(n)]
-        print(f"{registry.service}: {len(done)} of {len(names)} operations implemented")
-        for name in names:
-            print(f"  [{'x' if registry.get(name) else ' '}] {name}")
+    try:
+        for registry in (ECR, ECR_PUBLIC):
+            names = load_service(registry.service).operation_names
+            done = [n for n in names if registry.get(n)]
+            print(f"{registry.service}: {len(done)} of {len(names)} operations implemented")
+            for name in names:
+                print(f"  [{'x' if registry.get(name) else ' '}] {name}")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `ecr-emulator operations | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

@@ -103,3 +103,18 @@ def test_operations_lists_counts_per_service():
         for name in ("CreateRepository", "DescribeRepositories", "DeleteRepository", "GetAuthorizationToken",
                      "TagResource", "UntagResource", "ListTagsForResource", "SetRepositoryPolicy"):
             assert f"[x] {name}" in section
+
+
+def test_operations_into_a_closed_pipe_exits_without_a_traceback():
+    """``ecr-emulator operations | head -1``: the reader is gone before the listing is written."""
+    process = subprocess.Popen([sys.executable, "-m", "ecr_emulator", "operations"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # long before the child has imported botocore and printed anything
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert b"Traceback" not in stderr and b"BrokenPipeError" not in stderr, stderr.decode()
+    assert process.returncode in (0, 1)
