@@ -8,6 +8,7 @@ through ``store/`` only; errors are the OCI table in ``errors.py``.
 from __future__ import annotations
 
 from flask import Flask, request
+from werkzeug.routing import PathConverter
 
 from .errors import ERRORS, RegistryError
 from .routes import ROUTES, dispatch, guarded
@@ -15,6 +16,13 @@ from .routes import ROUTES, dispatch, guarded
 __all__ = ["ERRORS", "ROUTES", "RegistryError", "register"]
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class _AnyPath(PathConverter):
+    """Everything after ``/v2/``, empty segments included (the route table judges it)."""
+
+    regex = ".*"
+    part_isolating = False
 
 
 def register(app: Flask, emulator) -> None:
@@ -30,6 +38,8 @@ def register(app: Flask, emulator) -> None:
     def presigned(token: str):
         return guarded(lambda: download(emulator, request._get_current_object(), token))
 
-    app.add_url_rule("/v2/", "registry_base", registry, methods=_METHODS, strict_slashes=False)
-    app.add_url_rule("/v2/<path:path>", "registry", registry, methods=_METHODS)
+    # the route table decides about every /v2 path: no slash merging or redirects by Flask
+    app.url_map.converters["registry_path"] = _AnyPath
+    app.add_url_rule("/v2", "registry_base", registry, methods=_METHODS, merge_slashes=False)
+    app.add_url_rule("/v2/<registry_path:path>", "registry", registry, methods=_METHODS, merge_slashes=False)
     app.add_url_rule("/_emulator/blobs/<token>", "presigned_blob", presigned, methods=["GET", "HEAD"])
