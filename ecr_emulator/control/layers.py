@@ -24,7 +24,7 @@ from ..errors import (
 )
 from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository
 from ..store import images as store
-from ..tokens import DownloadClaims, sign_download
+from ..tokens import DownloadClaims
 from ._registry import both, ecr
 from .images import repository
 from .validation import invalid
@@ -183,5 +183,5 @@ def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=N
         raise LayerInaccessibleException.named(layer_digest, repo.name, repo.account)
     claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, layer_digest,
                             ctx.now + DOWNLOAD_URL_TTL)
-    token = sign_download(ctx.tokens, claims)
+    token = ctx.tokens.sign_download(claims)
     return {"downloadUrl": f"http://{ctx.host}/_emulator/blobs/{token}", "layerDigest": layer_digest}

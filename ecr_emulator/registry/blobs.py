@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..store.images import linked_blob, unlink_blob
-from ..tokens import InvalidToken, verify_download
+from ..tokens import InvalidToken
 from . import http
 from .errors import RegistryError
 
@@ -44,7 +44,7 @@ def download(emulator, request, token: str):
     the signed token names the account, region, repository and digest, and expires."""
     backend = emulator.backend
     try:
-        claims = verify_download(emulator.tokens, token, backend.clock.now())
+        claims = emulator.tokens.verify_download(token, backend.clock.now())
     except InvalidToken as error:
         raise RegistryError("DENIED", str(error)) from None
     with backend.lock:

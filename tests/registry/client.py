@@ -134,6 +134,8 @@ def raw_http(url: str, request: bytes, *, shutdown: bool = True, timeout: float 
                 data = sock.recv(65536)
             except socket.timeout:
                 break
+            except ConnectionResetError:  # the server closed with our bytes unread: what came, came
+                break
             if not data:
                 break
             chunks.append(data)

@@ -229,6 +229,10 @@ def test_an_unread_body_after_an_error_does_not_corrupt_the_connection(registry,
                  f"Content-Range: 5-{5 + size - 1}\r\nContent-Length: {size}\r\n\r\n").encode() + body
         second = f"GET {path} HTTP/1.1\r\nHost: {registry.host}\r\nAuthorization: {auth}\r\n\r\n".encode()
         answer = raw_http(registry.url, first + second, timeout=10)
+        if not answer and size > 64 * 1024:
+            # the server may close rather than drain a large unread body; the TCP reset that
+            # follows can overtake its 416 -- a closed connection is a correct outcome too
+            continue
         assert answer.startswith(b"HTTP/1.1 416"), answer[:200]
         rest = answer.split(b"HTTP/1.1 ", 2)
         assert len(rest) in (2, 3), answer
