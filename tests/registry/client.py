@@ -127,7 +127,10 @@ def raw_http(url: str, request: bytes, *, shutdown: bool = True, timeout: float 
     with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
         sock.sendall(request)
         if shutdown:
-            sock.shutdown(socket.SHUT_WR)
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:  # ENOTCONN: the server already closed; read what it sent
+                pass
         chunks = []
         while True:
             try:
