@@ -6,10 +6,8 @@ GetDownloadUrlForLayer). Uploads share ``Backend.uploads`` and end in
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
-from functools import lru_cache
 
 from ..errors import (
     EmptyUploadException,
@@ -49,25 +47,14 @@ def _session(ctx, repo: Repository, upload_id: str):
     return session
 
 
-@lru_cache(maxsize=4096)
-def _blob_media_types(manifest: bytes) -> dict[str, str]:
-    """``{digest: mediaType}`` of a stored image manifest's config and layers."""
-    doc = json.loads(manifest)
-    descriptors = [doc.get("config"), *(doc.get("layers") or [])]
-    return {d["digest"]: d["mediaType"] for d in descriptors
-            if isinstance(d, dict) and "digest" in d and "mediaType" in d}
-
-
 def _media_types(repo: Repository, digests: set[str]) -> dict[str, str]:
     """The media types the manifests in ``repo`` give the blobs ``digests`` (where one does)."""
     found: dict[str, str] = {}
     for image in repo.images.values():
-        wanted = digests.intersection(image.blobs).difference(found)
-        if wanted:
-            types = _blob_media_types(image.manifest)
-            found.update((d, types[d]) for d in wanted if d in types)
-            if len(found) == len(digests):
-                break
+        for digest in digests.intersection(image.blob_media_types).difference(found):
+            found[digest] = image.blob_media_types[digest]
+        if len(found) == len(digests):
+            break
     return found
 
 

@@ -82,6 +82,7 @@ def _new_image(repo, blobs, parsed: ParsedManifest, digest: str, manifest: bytes
         artifact_media_type=parsed.artifact_media_type, artifact_type=parsed.artifact_type,
         subject=parsed.subject.digest if parsed.subject else None,
         blobs=tuple(d.digest for d in parsed.blobs if not d.foreign),
+        blob_media_types={d.digest: d.media_type for d in parsed.blobs},
         children=tuple(c.digest for c in parsed.children), annotations=dict(parsed.annotations),
     )
 

@@ -26,6 +26,8 @@ class Image:
     artifact_type: str | None = None
     subject: str | None = None
     blobs: tuple[str, ...] = ()
+    #: media type the manifest gives each of ``blobs`` (config and layers)
+    blob_media_types: dict[str, str] = field(default_factory=dict)
     children: tuple[str, ...] = ()
     annotations: dict[str, str] = field(default_factory=dict)
     last_pulled_at: datetime | None = None
