@@ -86,6 +86,14 @@ def test_referrer_with_a_subject_is_found_through_the_referrers_api(client, regi
     filtered = registry.get(f"/v2/oras/app/referrers/{subject_digest}", params={"artifactType": "other/type"})
     assert filtered.json()["manifests"] == [] and filtered.headers["OCI-Filters-Applied"] == "artifactType"
 
+    # the same referrer through the control plane
+    (referrer,) = ecr.list_image_referrers(repositoryName="oras/app", subjectId={"imageDigest": subject_digest})[
+        "referrers"]
+    assert (referrer["digest"], referrer["artifactType"]) == (referrer_digest, SBOM)
+    assert referrer["annotations"]["org.example.kind"] == "sbom"
+    assert ecr.list_image_referrers(repositoryName="oras/app", subjectId={"imageDigest": subject_digest},
+                                    filter={"artifactTypes": ["other/type"]})["referrers"] == []
+
     out = tmp_path / "out"
     client.pull(target=f"{host}/oras/app@{referrer_digest}", outdir=str(out))
     assert (out / "sbom.json").read_text() == '{"sbom": true}\n'
