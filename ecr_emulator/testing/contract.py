@@ -100,15 +100,15 @@ def _after_call(http_response, model, **_):
 
 
 def checked_client(service: str, endpoint_url: str, *, account: str = "123456789012",
-                   region: str = "us-east-1", **kwargs):
+                   region: str = "us-east-1", access_key: str | None = None, **kwargs):
     """A boto3 client whose every response is checked by :func:`check_response`.
 
     The access key id is the account (12 digits), which is how the emulator tells
-    accounts apart.
+    accounts apart, unless ``access_key`` names another one.
     """
     client = boto3.client(
         service, endpoint_url=endpoint_url, region_name=region,
-        aws_access_key_id=account, aws_secret_access_key="secret",
+        aws_access_key_id=access_key or account, aws_secret_access_key="secret",
         config=Config(retries={"max_attempts": 1}), **kwargs,
     )
     client.meta.events.register("after-call", _after_call)

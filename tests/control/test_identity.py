@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 ACCOUNT = "123456789012"
@@ -38,9 +36,8 @@ def test_access_key_of_twelve_digits_is_the_account(make_client):
     assert a.describe_repositories()["repositories"][0]["imageTagMutability"] == "MUTABLE"
 
 
-def test_other_access_keys_act_as_the_default_account(url):
-    client = boto3.client("ecr", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIAEXAMPLEKEY",
-                          aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+def test_other_access_keys_act_as_the_default_account(make_client):
+    client = make_client("ecr", access_key="AKIAEXAMPLEKEY")
     assert client.create_repository(repositoryName="app")["repository"]["registryId"] == ACCOUNT
 
 
