@@ -21,7 +21,7 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
-	$(BIN)/python -m compileall -q ecr_emulator tests scripts
+	$(BIN)/ruff check ecr_emulator tests scripts
 
 bench: $(BIN)/.installed
 	$(BIN)/python scripts/bench_control.py

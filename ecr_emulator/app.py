@@ -7,7 +7,6 @@ Flask app: the OCI registry (``/v2/...``) and the emulator's own endpoints (``/_
 
 from __future__ import annotations
 
-
 from flask import Flask, abort, jsonify, make_response
 from werkzeug.wrappers import Request
 

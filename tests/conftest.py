@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ecr_emulator.testing import checked_client
+from ecr_emulator.testing import ServerProcess, checked_client
 
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
@@ -17,6 +17,19 @@ def _fresh_state(request):
     """Every test that talks to the session server starts from an empty emulator."""
     if "ecr_emulator_server" in request.fixturenames:
         requests.post(request.getfixturevalue("ecr_emulator_url") + "/_emulator/reset", timeout=10)
+
+
+@pytest.fixture(scope="session")
+def _open_server_process():
+    with ServerProcess("--no-access-log", "--no-registry-auth") as server:
+        yield server
+
+
+@pytest.fixture
+def open_server(_open_server_process):
+    """A second server with registry auth off (``--no-registry-auth``), wiped for each test."""
+    requests.post(_open_server_process.url + "/_emulator/reset", timeout=10)
+    return _open_server_process
 
 
 @pytest.fixture

@@ -6,20 +6,10 @@ from ..errors import RepositoryCatalogDataNotFoundException
 from ..store import Repository
 from ._registry import ecr_public
 from .context import public_alias
-from .repositories import create, delete, describe
+from .repositories import create, public_repository_view
 from .validation import merge_tags
 
 CATALOG_TEXT_FIELDS = ("description", "architectures", "operatingSystems", "aboutText", "usageText")
-
-
-def repository_view(ctx, repo: Repository) -> dict:
-    return {
-        "repositoryArn": repo.arn,
-        "registryId": repo.account,
-        "repositoryName": repo.name,
-        "repositoryUri": ctx.repository_uri(repo),
-        "createdAt": repo.created_at,
-    }
 
 
 def catalog_view(ctx, repo: Repository) -> dict:
@@ -39,19 +29,7 @@ def _catalog(data: dict | None) -> dict:
 def create_repository(ctx, repository_name, catalog_data=None, tags=None):
     state = ctx.registry(None, "CreateRepository")
     repo = create(ctx, state, repository_name, tags=merge_tags({}, tags), catalog_data=_catalog(catalog_data))
-    return {"repository": repository_view(ctx, repo), "catalogData": catalog_view(ctx, repo)}
-
-
-@ecr_public("DescribeRepositories")
-def describe_repositories(ctx, registry_id=None, repository_names=None, next_token=None, max_results=None):
-    state = ctx.registry(registry_id, "DescribeRepositories")
-    return describe(ctx, state, repository_names, next_token, max_results, repository_view)
-
-
-@ecr_public("DeleteRepository")
-def delete_repository(ctx, repository_name, registry_id=None, force=None):
-    state = ctx.registry(registry_id, "DeleteRepository")
-    return {"repository": repository_view(ctx, delete(ctx, state, repository_name, force))}
+    return {"repository": public_repository_view(ctx, repo), "catalogData": catalog_view(ctx, repo)}
 
 
 @ecr_public("GetRepositoryCatalogData")

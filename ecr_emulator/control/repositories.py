@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 from ..errors import RepositoryAlreadyExistsException, RepositoryNotEmptyException
-from ..store import Repository
-from ._registry import ecr
+from ..store import PUBLIC, Repository
+from ._registry import both, ecr
 from .pagination import paginate
 from .validation import check_mutability, invalid, merge_tags
 
@@ -25,6 +25,22 @@ def repository_view(ctx, repo: Repository) -> dict:
     if repo.mutability_exclusions:
         view["imageTagMutabilityExclusionFilters"] = repo.mutability_exclusions
     return view
+
+
+def public_repository_view(ctx, repo: Repository) -> dict:
+    """ECR Public's ``Repository`` shape: no settings, only identity and address."""
+    return {
+        "repositoryArn": repo.arn,
+        "registryId": repo.account,
+        "repositoryName": repo.name,
+        "repositoryUri": ctx.repository_uri(repo),
+        "createdAt": repo.created_at,
+    }
+
+
+def view(ctx, repo: Repository) -> dict:
+    """The ``Repository`` of the service that asks."""
+    return public_repository_view(ctx, repo) if repo.kind == PUBLIC else repository_view(ctx, repo)
 
 
 def _encryption(ctx, config: dict | None) -> dict[str, str]:
@@ -61,7 +77,7 @@ def delete(ctx, state, name: str, force: bool | None) -> Repository:
     return repo
 
 
-def describe(ctx, state, names, next_token, max_results, view) -> dict:
+def describe(ctx, state, names, next_token, max_results) -> dict:
     if names and (next_token or max_results):
         raise invalid("repositoryNames",
                       "repositoryNames cannot be specified together with nextToken or maxResults")
@@ -90,16 +106,16 @@ def create_repository(ctx, repository_name, registry_id=None, tags=None, image_t
     return {"repository": repository_view(ctx, repo)}
 
 
-@ecr("DescribeRepositories")
+@both("DescribeRepositories")
 def describe_repositories(ctx, registry_id=None, repository_names=None, next_token=None, max_results=None):
     state = ctx.registry(registry_id, "DescribeRepositories")
-    return describe(ctx, state, repository_names, next_token, max_results, repository_view)
+    return describe(ctx, state, repository_names, next_token, max_results)
 
 
-@ecr("DeleteRepository")
+@both("DeleteRepository")
 def delete_repository(ctx, repository_name, registry_id=None, force=None):
     state = ctx.registry(registry_id, "DeleteRepository")
-    return {"repository": repository_view(ctx, delete(ctx, state, repository_name, force))}
+    return {"repository": view(ctx, delete(ctx, state, repository_name, force))}
 
 
 @ecr("PutImageTagMutability")

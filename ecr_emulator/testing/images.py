@@ -107,7 +107,7 @@ def make_index(images: list[Image], platforms: list[dict], *, docker: bool = Fal
     media_type = DOCKER_MANIFEST_LIST if docker else OCI_INDEX
     body = json.dumps({
         "schemaVersion": 2, "mediaType": media_type,
-        "manifests": [image.descriptor(p) for image, p in zip(images, platforms)],
+        "manifests": [image.descriptor(p) for image, p in zip(images, platforms, strict=True)],
     }, indent=2).encode()
     return Index(body, media_type, images)
 

@@ -108,7 +108,7 @@ def test_longest_tag_is_accepted(ecr):
     "not-an-arn",
     "arn:aws:s3:::bucket",
     f"arn:aws:ecr:us-east-1:{ACCOUNT}:cluster/app",
-    f"arn:aws:ecr:us-east-1:12345:repository/app",
+    "arn:aws:ecr:us-east-1:12345:repository/app",
 ])
 def test_bad_arn(ecr, arn):
     for call in (lambda: ecr.list_tags_for_resource(resourceArn=arn),

@@ -13,22 +13,16 @@ import os
 import pytest
 import requests
 
-from ecr_emulator.testing import ServerProcess, checked_client
+from ecr_emulator.testing import checked_client
 
 dxf = pytest.importorskip("dxf")
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server():
-    with ServerProcess("--no-access-log", "--no-registry-auth") as process:
-        yield process
-
-
 @pytest.fixture
-def host(server):
-    requests.post(server.url + "/_emulator/reset", timeout=10)
+def host(open_server):
+    server = open_server
     ecr = checked_client("ecr", server.url)
     for name in ("dxf/blobs", "dxf/other"):
         ecr.create_repository(repositoryName=name)

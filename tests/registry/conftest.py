@@ -4,7 +4,6 @@ servers (auth off; tokens that expire at once) started only by the tests that ne
 from __future__ import annotations
 
 import pytest
-import requests
 
 from ecr_emulator.testing import ServerProcess, checked_client
 
@@ -27,16 +26,8 @@ def repo(ecr) -> str:
     return ecr.create_repository(repositoryName="team/app")["repository"]["repositoryName"]
 
 
-@pytest.fixture(scope="session")
-def open_server():
-    """A server with registry auth off (``--no-registry-auth``)."""
-    with ServerProcess("--no-access-log", "--no-registry-auth") as server:
-        yield server
-
-
 @pytest.fixture
 def open_registry(open_server):
-    requests.post(open_server.url + "/_emulator/reset", timeout=10)
     return Registry(open_server.url)
 
 

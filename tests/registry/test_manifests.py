@@ -96,7 +96,7 @@ def test_unknown_manifests(registry, repo):
     expect_error(registry.head(f"/v2/{repo}/manifests/nope"), 404, "MANIFEST_UNKNOWN")
     expect_error(registry.get(f"/v2/{repo}/manifests/sha256:short"), 400, "DIGEST_INVALID")
     expect_error(registry.get(f"/v2/{repo}/manifests/-bad-tag"), 400, "TAG_INVALID")
-    expect_error(registry.get(f"/v2/missing/manifests/latest"), 404, "NAME_UNKNOWN")
+    expect_error(registry.get("/v2/missing/manifests/latest"), 404, "NAME_UNKNOWN")
 
 
 # -- bad pushes: the OCI error, never a 500, images untouched ----------------------------------
