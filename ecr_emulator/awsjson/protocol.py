@@ -57,7 +57,8 @@ class AwsJsonProtocol:
         return list(self._by_prefix.values())
 
     def handles(self, request: Request) -> bool:
-        return request.method == "POST" and "X-Amz-Target" in request.headers
+        """``POST /``: the AWS JSON door (a request without a target is answered here too)."""
+        return request.method == "POST" and (request.path == "/" or "X-Amz-Target" in request.headers)
 
     def __call__(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -76,6 +77,8 @@ class AwsJsonProtocol:
 
     def _dispatch(self, request: Request) -> dict[str, Any]:
         target = request.headers.get("X-Amz-Target", "")
+        if not target:
+            raise UnknownOperationException("The request has no X-Amz-Target header naming an operation.")
         prefix, _, name = target.rpartition(".")
         service, registry = self._by_prefix.get(prefix, (None, None))
         operation = service.operation(name) if service else None

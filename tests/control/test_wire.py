@@ -251,3 +251,8 @@ def test_other_paths_and_methods_are_not_the_control_plane(url):
     assert requests.get(url + "/", timeout=10,
                         headers={"X-Amz-Target": f"{ECR}.DescribeRepositories"}).status_code in (404, 405)
     assert requests.get(url + "/_emulator/nothing-here", timeout=10).status_code == 404
+
+
+def test_post_without_a_target_is_an_unknown_operation(url):
+    response = requests.post(url + "/", data="{}", timeout=10, headers={"Content-Type": JSON})
+    assert "X-Amz-Target" in expect_error(response, "UnknownOperationException")
