@@ -7,7 +7,9 @@ Flask app: the OCI registry (``/v2/...``) and the emulator's own endpoints (``/_
 
 from __future__ import annotations
 
-from flask import Flask, abort, jsonify, make_response
+from datetime import timedelta
+
+from flask import Flask, abort, jsonify, make_response, request
 from werkzeug.wrappers import Request
 
 from . import __version__
@@ -49,6 +51,20 @@ class Emulator:
         def reset():
             self.backend.reset()
             return jsonify(status="ok")
+
+        @app.get("/_emulator/clock")
+        def clock():
+            return jsonify(now=self.backend.clock.now().isoformat())
+
+        @app.post("/_emulator/clock/advance")
+        def advance_clock():
+            """Move the emulator's clock forward (push times, token expiry...): no sleeping in tests."""
+            body = request.get_json(silent=True)
+            seconds = body.get("seconds") if isinstance(body, dict) else None
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+                return jsonify(error='send {"seconds": <a number >= 0>}'), 400
+            self.backend.clock.advance(timedelta(seconds=seconds))
+            return jsonify(now=self.backend.clock.now().isoformat())
 
         @app.get("/_emulator/public/logos/<account>/<path:name>")
         def public_logo(account: str, name: str):

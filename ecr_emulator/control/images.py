@@ -244,8 +244,7 @@ def describe_image_tags(ctx, repository_name, registry_id=None, next_token=None,
         image = repo.images[digest]
         details.append({
             "imageTag": tag,
-            # tag creation times are not recorded; the image's push time stands in for them
-            "createdAt": image.pushed_at,
+            "createdAt": repo.tagged_at.get(tag, image.pushed_at),
             "imageDetail": {
                 "imageDigest": image.digest, "imageSizeInBytes": image.size,
                 "imagePushedAt": image.pushed_at, "imageManifestMediaType": image.media_type,

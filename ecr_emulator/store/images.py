@@ -67,7 +67,7 @@ def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type
     image = existing or _new_image(repo, blobs, parsed, actual, manifest, now)
     repo.images[actual] = image
     if tag is not None:
-        _move_tag(repo, tag, image)
+        _move_tag(repo, tag, image, now)
     return image
 
 
@@ -111,13 +111,14 @@ def _check_references(repo: Repository, blobs: BlobStore, parsed: ParsedManifest
         )
 
 
-def _move_tag(repo: Repository, tag: str, image: Image) -> None:
+def _move_tag(repo: Repository, tag: str, image: Image, now: datetime) -> None:
     previous = repo.tag_index.get(tag)
     if previous == image.digest:
         return
     if previous is not None and previous in repo.images:
         repo.images[previous].tags.remove(tag)
     repo.tag_index[tag] = image.digest
+    repo.tagged_at[tag] = now
     image.tags.append(tag)
 
 
@@ -136,12 +137,14 @@ def delete_image(repo: Repository, digest: str) -> Image:
     image = repo.images.pop(digest)
     for tag in image.tags:
         repo.tag_index.pop(tag, None)
+        repo.tagged_at.pop(tag, None)
     return image
 
 
 def remove_tag(repo: Repository, tag: str) -> Image:
     """Untag; an image left without tags is deleted, as BatchDeleteImage does."""
     image = repo.images[repo.tag_index.pop(tag)]
+    repo.tagged_at.pop(tag, None)
     image.tags.remove(tag)
     if not image.tags:
         repo.images.pop(image.digest, None)

@@ -50,6 +50,8 @@ class Repository:
     catalog_data: dict[str, Any] | None = None
     images: dict[str, Image] = field(default_factory=dict)
     tag_index: dict[str, str] = field(default_factory=dict)
+    #: when each tag was last pointed at its image
+    tagged_at: dict[str, datetime] = field(default_factory=dict)
     #: digests of the blobs this repository links (uploaded to it, mounted, or pushed with an image)
     blobs: dict[str, None] = field(default_factory=dict)
 

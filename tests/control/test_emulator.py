@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import datetime
 
 import botocore.session
 import pytest
@@ -118,3 +119,16 @@ def test_operations_into_a_closed_pipe_exits_without_a_traceback():
             process.wait(timeout=10)
     assert b"Traceback" not in stderr and b"BrokenPipeError" not in stderr, stderr.decode()
     assert process.returncode in (0, 1)
+
+
+def test_the_clock_moves_forward_only_when_told(url):
+    before = requests.get(url + "/_emulator/clock", timeout=10).json()["now"]
+    moved = requests.post(url + "/_emulator/clock/advance", json={"seconds": 86400}, timeout=10)
+    assert moved.status_code == 200
+    gap = datetime.fromisoformat(moved.json()["now"]) - datetime.fromisoformat(before)
+    assert 86400 <= gap.total_seconds() < 86400 + 60
+    for bad in ({"seconds": -1}, {"seconds": "1"}, {}, None):
+        assert requests.post(url + "/_emulator/clock/advance", json=bad, timeout=10).status_code == 400
+    requests.post(url + "/_emulator/reset", timeout=10)
+    after_reset = datetime.fromisoformat(requests.get(url + "/_emulator/clock", timeout=10).json()["now"])
+    assert after_reset < datetime.fromisoformat(moved.json()["now"])

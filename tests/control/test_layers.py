@@ -326,6 +326,20 @@ def test_public_push_by_alias_and_read_back(ecr_public):
     assert ecr_public.describe_images(repositoryName="pub")["imageDetails"] == []
 
 
+def test_public_tag_times_are_when_each_tag_was_set(ecr_public, url):
+    ecr_public.create_repository(repositoryName="pub")
+    image = make_image("tagged")
+    push_image(ecr_public, "pub", image, "first")
+    advanced = requests.post(url + "/_emulator/clock/advance", json={"seconds": 3600}, timeout=10)
+    assert advanced.status_code == 200
+    ecr_public.put_image(repositoryName="pub", imageManifest=image.manifest.decode(), imageTag="second")
+    tags = {t["imageTag"]: t for t in ecr_public.describe_image_tags(repositoryName="pub")["imageTagDetails"]}
+    pushed_at = tags["first"]["imageDetail"]["imagePushedAt"]
+    assert tags["first"]["createdAt"] == pushed_at
+    assert 3599 <= (tags["second"]["createdAt"] - pushed_at).total_seconds() <= 3700
+    assert tags["second"]["imageDetail"]["imagePushedAt"] == pushed_at
+
+
 def test_public_unknown_alias(ecr_public):
     ecr_public.create_repository(repositoryName="pub")
     with pytest.raises(ClientError) as info:
