@@ -35,7 +35,7 @@ def _accepts(request, media_type: str) -> bool:
     return any(w in ("*/*", media_type) or (w.endswith("/*") and media_type.startswith(w[:-1])) for w in wanted)
 
 
-def _headers(ctx, name: str, image) -> dict[str, str]:
+def _headers(image) -> dict[str, str]:
     return {"Docker-Content-Digest": image.digest, "ETag": f'"{image.digest}"'}
 
 
@@ -55,7 +55,7 @@ def get_manifest(ctx, name: str, reference: str):
         if ctx.request.method == "GET":
             record_pull(image, ctx.now)
     body = b"" if ctx.request.method == "HEAD" else image.manifest
-    return http.respond(body, 200, _headers(ctx, name, image), image.media_type, length=len(image.manifest))
+    return http.respond(body, 200, _headers(image), image.media_type, length=len(image.manifest))
 
 
 def put_manifest(ctx, name: str, reference: str):
