@@ -6,7 +6,7 @@ Every setting has an ``ECR_EMULATOR_<NAME>`` environment variable; a CLI flag wi
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 URI_STYLES = ("local", "aws")
 SERVERS = ("gunicorn", "werkzeug")
@@ -68,6 +68,3 @@ class Settings:
             values[f.name] = _bool(raw) if kind is bool else kind(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)

@@ -120,7 +120,6 @@ def upload_layer_part(ctx, repository_name, upload_id, part_first_byte, part_las
             raise LimitExceededException(
                 f"The upload with id '{upload_id}' has reached the limit of {MAX_PARTS[repo.kind]} parts")
         session.append(layer_part_blob)
-        session.part_sizes.append(len(layer_part_blob))
         last = session.size - 1
     return {"registryId": repo.account, "repositoryName": repo.name, "uploadId": upload_id,
             "lastByteReceived": last}

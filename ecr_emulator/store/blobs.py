@@ -37,9 +37,6 @@ class Blob:
             if offset >= end:
                 return
 
-    def read(self) -> bytes:
-        return b"".join(self.iter_bytes())
-
 
 class BlobStore:
     """Blobs by digest, shared by every repository of every registry."""
@@ -52,10 +49,6 @@ class BlobStore:
         """Store ``blob`` unless a blob with its digest exists; return the stored one."""
         with self._lock:
             return self._blobs.setdefault(blob.digest, blob)
-
-    def add_bytes(self, data: bytes) -> Blob:
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        return self.add(Blob(digest, len(data), [bytes(data)]))
 
     def get(self, digest: str) -> Blob | None:
         return self._blobs.get(digest)
@@ -114,48 +107,35 @@ class UploadSession:
         self._hasher = hashlib.sha256()
         self.lock = threading.Lock()
 
-    def append(self, data) -> None:
-        """Add one buffer (bytes, bytearray or memoryview) to the end of the upload."""
-        if len(data):
-            self._hasher.update(data)
+    def append(self, data: bytes) -> None:
+        """Add one part (a layer-API ``UploadLayerPart``) to the end of the upload."""
+        self._hasher.update(data)
+        if data:
             self.chunks.append(data)
-            self.size += len(data)
+        self.size += len(data)
+        self.part_sizes.append(len(data))
 
     def append_stream(self, stream, length: int | None, first_byte: int | None = None) -> int:
-        """Read a request body into the upload; returns the bytes added.
+        """Read a request body (``stream.read(n)``) into the upload; returns the bytes added.
 
-        The buffers read off the stream are kept as they are (no join, no copy); with a
-        known ``length`` and a stream that has ``readinto``, the body lands in one
-        preallocated buffer instead. The digest is updated as the bytes arrive. All or
-        nothing: the upload changes only once the whole body is in, so a body that ends
-        before ``length`` (:class:`IncompleteBody`) or a stream error leaves it as it was.
-        ``first_byte`` (from ``Content-Range``) must be the next byte of the upload.
+        The buffers read off the stream are kept as they are (no join, no copy) and the
+        digest is updated as they arrive. All or nothing: the upload changes only once the
+        whole body is in, so a body that ends before ``length`` (:class:`IncompleteBody`) or
+        a stream error leaves it as it was. ``first_byte`` (from ``Content-Range``) must be
+        the next byte of the upload.
         """
         if first_byte is not None and first_byte != self.size:
             raise OutOfOrderChunk(self.size)
         hasher = self._hasher.copy()
-        readinto = getattr(stream, "readinto", None)
-        chunks: list = []
+        chunks: list[bytes] = []
         got = 0
-        if length is not None and readinto is not None:
-            buffer = bytearray(length)
-            view = memoryview(buffer)
-            while got < length:
-                n = readinto(view[got:])
-                if not n:
-                    break
-                hasher.update(view[got:got + n])
-                got += n
-            if got == length and length:
-                chunks.append(buffer)
-        else:
-            while length is None or got < length:
-                data = stream.read(READ_SIZE if length is None else min(READ_SIZE, length - got))
-                if not data:
-                    break
-                hasher.update(data)
-                chunks.append(data)
-                got += len(data)
+        while length is None or got < length:
+            data = stream.read(READ_SIZE if length is None else min(READ_SIZE, length - got))
+            if not data:
+                break
+            hasher.update(data)
+            chunks.append(data)
+            got += len(data)
         if length is not None and got < length:
             raise IncompleteBody(length, got)
         self._hasher = hasher

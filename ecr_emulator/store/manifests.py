@@ -22,11 +22,8 @@ DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
 DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 
 INDEX_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
-IMAGE_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
-MANIFEST_TYPES = IMAGE_TYPES + INDEX_TYPES
 SCHEMA1_TYPES = (DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED)
 
 #: the model's limit on ImageManifest, and the OCI registry's
