@@ -7,14 +7,13 @@ Flask app: the OCI registry (``/v2/...``) and the emulator's own endpoints (``/_
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import Flask, abort, jsonify, make_response, request
+from flask import Flask, abort, make_response
 from werkzeug.wrappers import Request
 
-from . import __version__
+from .admin import register as register_admin
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .control import ECR, ECR_PUBLIC, RequestContext
+from .features import install as install_features
 from .registry import register as register_registry
 from .settings import Settings
 from .store import Backend
@@ -31,7 +30,9 @@ class Emulator:
         self.protocol = AwsJsonProtocol(self._context)
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
+        self.public_ports: frozenset[str] = frozenset()
         self.flask = self._flask_app()
+        install_features(self)
 
     def _context(self, request: Request, service) -> RequestContext:
         caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
@@ -41,30 +42,7 @@ class Emulator:
         app = Flask("ecr_emulator")
         app.extensions["ecr_emulator"] = self
         register_registry(app, self)
-
-        @app.get("/_emulator/health")
-        def health():
-            return jsonify(status="ok", version=__version__)
-
-        @app.post("/_emulator/reset")
-        @app.post("/moto-api/reset")
-        def reset():
-            self.backend.reset()
-            return jsonify(status="ok")
-
-        @app.get("/_emulator/clock")
-        def clock():
-            return jsonify(now=self.backend.clock.now().isoformat())
-
-        @app.post("/_emulator/clock/advance")
-        def advance_clock():
-            """Move the emulator's clock forward (push times, token expiry...): no sleeping in tests."""
-            body = request.get_json(silent=True)
-            seconds = body.get("seconds") if isinstance(body, dict) else None
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-                return jsonify(error='send {"seconds": <a number >= 0>}'), 400
-            self.backend.clock.advance(timedelta(seconds=seconds))
-            return jsonify(now=self.backend.clock.now().isoformat())
+        register_admin(app)
 
         @app.get("/_emulator/public/logos/<account>/<path:name>")
         def public_logo(account: str, name: str):
@@ -78,7 +56,18 @@ class Emulator:
 
         return app
 
+    # -- the ECR Public registry's listener ---------------------------------------------
+    def set_public_ports(self, ports) -> None:
+        """The local ports of the public registry's listeners (the server tells, once bound)."""
+        self.public_ports = frozenset(str(p) for p in ports)
+
+    def is_public(self, environ) -> bool:
+        """Whether a request came in on the ECR Public registry's listener."""
+        return environ.get("SERVER_PORT") in self.public_ports
+
     def __call__(self, environ, start_response):
+        if self.public_ports and self.is_public(environ):
+            environ["ecr_emulator.public"] = True
         request = Request(environ)
         if self.protocol.handles(request):
             return self.protocol(request)(environ, start_response)

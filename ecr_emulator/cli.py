@@ -1,31 +1,56 @@
-"""``ecr-emulator serve`` / ``ecr-emulator operations`` (also ``python -m ecr_emulator``)."""
+"""``ecr-emulator serve`` / ``ecr-emulator operations`` (also ``python -m ecr_emulator``).
+
+The flags of ``serve`` are built from the fields of :class:`Settings`, so a new setting needs
+no code here.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from dataclasses import fields
 
-from .settings import SERVERS, URI_STYLES, Settings
+from .settings import SettingError, Settings, env_of, flag_of, kind_of
+
+
+def _add_setting(parser: argparse.ArgumentParser, f) -> None:
+    meta = f.metadata
+    kind = kind_of(f)
+    text = f"{meta['help']} (env {env_of(f.name)})"
+    flag = flag_of(f.name)
+    if kind is bool:
+        action = "store_false" if flag.startswith("--no-") else "store_true"
+        parser.add_argument(flag, dest=f.name, action=action, default=None, help=text)
+    elif kind is tuple:
+        parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="VALUE",
+                            help=text + "; repeatable")
+    else:
+        parser.add_argument(flag, dest=f.name, type=_typed(kind, flag), choices=meta.get("choices"),
+                            default=None, metavar=None if meta.get("choices") else kind.__name__.upper(),
+                            help=f"{text}; default {f.default}")
+
+
+def _typed(kind: type, flag: str):
+    def convert(raw: str):
+        try:
+            return kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} expects {kind.__name__}, not {raw!r}") from None
+
+    convert.__name__ = kind.__name__
+    return convert
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecr-emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ecr-emulator", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="serve the ECR control plane and registry on one port")
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1; env ECR_EMULATOR_HOST)")
-    serve.add_argument("--port", type=int, help="port (default 5000; env ECR_EMULATOR_PORT)")
-    serve.add_argument("--account", help="default 12-digit account (env ECR_EMULATOR_ACCOUNT)")
-    serve.add_argument("--region", help="default region (env ECR_EMULATOR_REGION)")
-    serve.add_argument("--uri-style", choices=URI_STYLES, help="repositoryUri form (env ECR_EMULATOR_URI_STYLE)")
-    serve.add_argument("--no-registry-auth", dest="registry_auth", action="store_false", default=None,
-                       help="accept registry requests without credentials (env ECR_EMULATOR_REGISTRY_AUTH=0)")
-    serve.add_argument("--server", choices=SERVERS, help="HTTP server (env ECR_EMULATOR_SERVER)")
-    serve.add_argument("--threads", type=int, help="worker threads (env ECR_EMULATOR_THREADS)")
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false", default=None,
-                       help="do not log one line per request (env ECR_EMULATOR_ACCESS_LOG=0)")
-
+    serve = commands.add_parser("serve", help="serve the ECR control plane and registries",
+                                description="Serve the ECR and ECR Public APIs and registries. "
+                                            "Every flag also has an ECR_EMULATOR_* variable; the flag wins.")
+    for f in fields(Settings):
+        if f.metadata.get("cli", True):
+            _add_setting(serve, f)
     commands.add_parser("operations", help="list the implemented operations of each service model")
     return parser
 
@@ -52,13 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "operations":
         return _operations()
-    options = {k: v for k, v in vars(args).items() if k != "command"}
+    options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(args).items() if k != "command"}
     try:
         settings = Settings.from_env(**options)
-    except ValueError as error:
+    except SettingError as error:
         print(f"ecr-emulator: {error}", file=sys.stderr)
         return 2
     from .server import serve
 
-    serve(settings)
-    return 0
+    return serve(settings) or 0

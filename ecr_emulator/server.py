@@ -18,8 +18,16 @@ MAX_LINGERING_REQUESTS = 1000
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
-def _announce(host: str, port: int) -> None:
-    print(f"ecr-emulator listening on http://{host}:{port}", flush=True)
+def _announce(host: str, port: int, public: bool = False) -> None:
+    if public:
+        print(f"ecr-emulator public registry on http://{host}:{port}", flush=True)
+    else:
+        print(f"ecr-emulator listening on http://{host}:{port}", flush=True)
+
+
+def _binds(settings: Settings) -> list[tuple[str, int]]:
+    """The API + private registry listener, then the ECR Public registry listener."""
+    return [(settings.host, settings.port), (settings.host, settings.effective_public_port)]
 
 
 def serve(settings: Settings) -> None:
@@ -82,7 +90,7 @@ def _serve_gunicorn(settings: Settings) -> None:
     class Application(BaseApplication):
         def load_config(self):
             options = {
-                "bind": f"{settings.host}:{settings.port}",
+                "bind": [f"{host}:{port}" for host, port in _binds(settings)],
                 "workers": 1,
                 "worker_class": (_lingering_worker(settings.keepalive_linger)
                                  if settings.keepalive_linger > 0 else "gthread"),
@@ -95,8 +103,12 @@ def _serve_gunicorn(settings: Settings) -> None:
                 "errorlog": "-",
                 "loglevel": "warning",
                 "when_ready": lambda server: [
-                    _announce(*listener.sock.getsockname()[:2]) for listener in server.LISTENERS
+                    _announce(*listener.sock.getsockname()[:2], public=index > 0)
+                    for index, listener in enumerate(server.LISTENERS)
                 ],
+                # listeners keep the order of "bind": the second one is the public registry
+                "post_worker_init": lambda worker: worker.wsgi.set_public_ports(
+                    [s.sock.getsockname()[1] for s in worker.sockets[1:]]),
             }
             for key, value in options.items():
                 self.cfg.set(key, value)
@@ -119,9 +131,16 @@ def _serve_werkzeug(settings: Settings) -> None:
             if settings.access_log:
                 super().log_request(code, size)
 
-    server = make_server(settings.host, settings.port, create_app(settings), threaded=True,
-                         request_handler=Handler)
-    _announce(*server.socket.getsockname()[:2])
+    import threading
+
+    app = create_app(settings)
+    servers = [make_server(host, port, app, threaded=True, request_handler=Handler)
+               for host, port in _binds(settings)]
+    app.set_public_ports([s.socket.getsockname()[1] for s in servers[1:]])
+    for index, server in enumerate(servers):
+        _announce(*server.socket.getsockname()[:2], public=index > 0)
+    server, public = servers
+    threading.Thread(target=public.serve_forever, name="public-registry", daemon=True).start()
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -136,5 +155,7 @@ def _serve_werkzeug(settings: Settings) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        public.shutdown()
+        for each in servers:
+            each.server_close()
         print("ecr-emulator stopped", file=sys.stderr, flush=True)

@@ -1,15 +1,52 @@
 """One Settings object for the whole process, from defaults, environment and CLI flags.
 
-Every setting has an ``ECR_EMULATOR_<NAME>`` environment variable; a CLI flag wins over it.
+Every setting is a field below with its help text in ``metadata``; the CLI (``cli.py``) builds
+its flags from these fields, and each has an ``ECR_EMULATOR_<NAME>`` environment variable. A
+CLI flag wins over the variable. Adding a setting = adding a field here (plus its README row;
+``tests/unit/test_settings.py`` checks every field is in the README's table).
+
+Field kinds: ``str``, ``int``, ``float``, ``bool`` (env ``1/0/true/false/yes/no/on/off``) and
+``tuple[str, ...]`` (a repeatable flag; the variable separates items with commas).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 
 URI_STYLES = ("local", "aws")
 SERVERS = ("gunicorn", "werkzeug")
+
+
+class SettingError(ValueError):
+    """A setting with a bad value; the message names the flag and the variable."""
+
+
+def setting(default, help: str, *, flag: str | None = None, choices: tuple[str, ...] | None = None,
+            cli: bool = True):
+    """A Settings field. ``flag``: the CLI flag when it is not ``--<name>`` (e.g. ``--no-registry-auth``
+    for a boolean that defaults to on); ``cli=False``: environment only."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "cli": cli}
+    if isinstance(default, (list, dict)):
+        raise TypeError("use a tuple for list-valued settings")
+    return field(default=default, metadata=metadata)
+
+
+def flag_of(name: str) -> str:
+    meta = {f.name: f.metadata for f in fields(Settings)}[name]
+    return meta.get("flag") or "--" + name.replace("_", "-")
+
+
+def env_of(name: str) -> str:
+    return f"ECR_EMULATOR_{name.upper()}"
+
+
+def describe(name: str) -> str:
+    """``--port / ECR_EMULATOR_PORT``: how a user sets ``name``."""
+    meta = {f.name: f.metadata for f in fields(Settings)}[name]
+    if not meta.get("cli", True):
+        return env_of(name)
+    return f"{flag_of(name)} / {env_of(name)}"
 
 
 def _bool(value: str) -> bool:
@@ -18,53 +55,92 @@ def _bool(value: str) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"not a boolean: {value!r}")
+    raise ValueError("expected 1/0, true/false, yes/no or on/off")
+
+
+def parse_value(kind: type, raw: str):
+    """An environment string as a value of ``kind`` (ValueError if it is not one)."""
+    if kind is bool:
+        return _bool(raw)
+    if kind is tuple:
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    if kind is int:
+        return int(raw.strip())
+    if kind is float:
+        return float(raw.strip())
+    return raw
+
+
+def kind_of(f) -> type:
+    return tuple if isinstance(f.default, tuple) else type(f.default)
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 5000
+    host: str = setting("127.0.0.1", "address to bind")
+    port: int = setting(5000, "port of the API and the private registry (0 picks a free one)")
+    public_port: int = setting(
+        -1, "port of the ECR Public registry (default: --port + 1, or a free one when --port is 0)")
     #: the account a request acts as when its access key id is not 12 digits
-    account: str = "123456789012"
+    account: str = setting("123456789012", "account of requests whose access key id is not 12 digits")
     #: the region a request acts in when it carries no SigV4 credential scope
-    region: str = "us-east-1"
-    #: ``local``: repositoryUri is ``<host the client used>/<name>``, pushable as returned;
-    #: ``aws``: ``<account>.dkr.ecr.<region>.amazonaws.com/<name>``
-    uri_style: str = "local"
-    #: require ``Basic AWS:<token>`` on the registry (data plane); off for quick local use
-    registry_auth: bool = True
-    #: ``gunicorn`` (keep-alive, threaded; the default) or ``werkzeug`` (threaded dev server)
-    server: str = "gunicorn"
-    threads: int = 16
-    #: gunicorn: seconds a thread waits for the next request on the kept-alive connection it
-    #: just answered before handing it back to the poller; 0 = plain gthread
-    keepalive_linger: float = 0.05
-    #: hours an authorization token stays valid
-    token_hours: float = 12.0
-    #: log one line per request
-    access_log: bool = True
+    region: str = setting("us-east-1", "region of requests that carry no SigV4 credential scope")
+    uri_style: str = setting("local", "repositoryUri form: local (usable as returned) or aws (AWS's host names)",
+                             choices=URI_STYLES)
+    registry_auth: bool = setting(True, "accept registry requests without credentials",
+                                  flag="--no-registry-auth")
+    server: str = setting("gunicorn", "HTTP server", choices=SERVERS)
+    threads: int = setting(16, "request threads")
+    keepalive_linger: float = setting(
+        0.05, "gunicorn: seconds a thread waits for the next request on the kept-alive connection it "
+              "just answered (0: plain gthread)", cli=False)
+    token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
+    access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
 
     def __post_init__(self) -> None:
-        if self.uri_style not in URI_STYLES:
-            raise ValueError(f"uri_style must be one of {URI_STYLES}, not {self.uri_style!r}")
-        if self.server not in SERVERS:
-            raise ValueError(f"server must be one of {SERVERS}, not {self.server!r}")
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise SettingError(f"{describe(f.name)} must be one of {', '.join(choices)}, not {value!r}")
+        for name in ("port", "public_port"):
+            value = getattr(self, name)
+            low = -1 if name == "public_port" else 0
+            if not low <= value <= 65535:
+                raise SettingError(f"{describe(name)} must be a port number from 0 to 65535, not {value}")
+        if self.threads < 1:
+            raise SettingError(f"{describe('threads')} must be at least 1, not {self.threads}")
         if self.keepalive_linger < 0:
-            raise ValueError(f"keepalive_linger must not be negative, not {self.keepalive_linger!r}")
+            raise SettingError(f"{describe('keepalive_linger')} must not be negative, not {self.keepalive_linger!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
-            raise ValueError(f"account must be 12 digits, not {self.account!r}")
+            raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
+
+    @property
+    def effective_public_port(self) -> int:
+        """The public registry's port: as set, or ``port + 1`` (0 when ``port`` is 0)."""
+        if self.public_port >= 0:
+            return self.public_port
+        return self.port + 1 if self.port else 0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
-        """Defaults, then ``ECR_EMULATOR_*`` variables, then ``overrides`` (not None)."""
+        """Defaults, then ``ECR_EMULATOR_*`` variables, then ``overrides`` (not None).
+
+        Raises :class:`SettingError` naming the variable when one cannot be read.
+        """
         environ = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
-            raw = environ.get(f"ECR_EMULATOR_{f.name.upper()}")
+            raw = environ.get(env_of(f.name))
             if raw is None:
                 continue
-            kind = type(f.default)
-            values[f.name] = _bool(raw) if kind is bool else kind(raw)
+            try:
+                values[f.name] = parse_value(kind_of(f), raw)
+            except ValueError as error:
+                detail = f" ({error})" if kind_of(f) is bool else f" (expected {kind_of(f).__name__})"
+                raise SettingError(f"{env_of(f.name)}={raw!r} is not a valid value{detail}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+assert all(f.default is not MISSING for f in fields(Settings)), "every setting has a default"

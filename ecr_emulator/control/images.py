@@ -127,8 +127,8 @@ def put_image(ctx, repository_name, image_manifest, registry_id=None, image_mani
     repo = repository(ctx, repository_name, registry_id, "PutImage")
     if image_tag is not None and not _TAG.fullmatch(image_tag):
         raise invalid("imageTag", f"must satisfy regular expression '{_TAG.pattern}'")
-    image = store.put_image(
-        repo, ctx.backend.blobs, image_manifest.encode("utf-8"), media_type=image_manifest_media_type,
+    image = ctx.backend.put_image(
+        repo, image_manifest.encode("utf-8"), door="api", media_type=image_manifest_media_type,
         tag=image_tag, digest=image_digest, now=ctx.now,
     )
     image_id = {"imageDigest": image.digest}
@@ -295,14 +295,14 @@ def batch_delete_image(ctx, repository_name, image_ids, registry_id=None):
         if tag is None or image.digest in doomed:
             tags = list(image.tags)
             if image.digest in repo.images:
-                store.delete_image(repo, image.digest)
+                ctx.backend.delete_image(repo, image.digest)
             done_images.add(image.digest)
             fresh = [t for t in tags if (image.digest, t) not in done_tags]
             deleted_ids.extend({"imageDigest": image.digest, "imageTag": t} for t in fresh)
             if not tags:
                 deleted_ids.append({"imageDigest": image.digest})
         elif (image.digest, tag) not in done_tags:
-            store.remove_tag(repo, tag)
+            ctx.backend.remove_tag(repo, tag)
             done_tags.add((image.digest, tag))
             deleted_ids.append({"imageDigest": image.digest, "imageTag": tag})
     return {"imageIds": deleted_ids, "failures": failures}

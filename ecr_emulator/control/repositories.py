@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from ..errors import RepositoryAlreadyExistsException, RepositoryNotEmptyException
+from ..errors import RepositoryNotEmptyException
 from ..store import PUBLIC, Repository
+from ..store.repositories import new_repository
 from ._registry import both, ecr
 from .pagination import paginate
 from .validation import check_mutability, invalid, merge_tags
@@ -59,12 +60,7 @@ def _encryption(ctx, config: dict | None) -> dict[str, str]:
 
 def create(ctx, state, name: str, **settings) -> Repository:
     """Add a repository to ``state`` (shared with ECR Public)."""
-    if name in state.repositories:
-        raise RepositoryAlreadyExistsException.named(name, state.account)
-    repo = Repository(name=name, account=state.account, region=state.region, kind=state.kind,
-                      created_at=ctx.now, **settings)
-    state.repositories[name] = repo
-    return repo
+    return new_repository(state, name, ctx.now, **settings)
 
 
 def delete(ctx, state, name: str, force: bool | None) -> Repository:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import ImageAlreadyExistsException
 from ..store.digests import sha256_digest
-from ..store.images import delete_image, parents_of, put_image, record_pull, remove_tag
+from ..store.images import parents_of, record_pull
 from ..store.manifests import MAX_MANIFEST_BYTES
 from . import http
 from .bodies import BodyError, RequestBody
@@ -77,8 +77,8 @@ def put_manifest(ctx, name: str, reference: str):
     actual = sha256_digest(data)
     with ctx.lock:
         try:
-            image = put_image(repo, ctx.backend.blobs, data, media_type=media_type, tag=tag, digest=digest,
-                              now=ctx.now)
+            image = ctx.backend.put_image(repo, data, door="registry", media_type=media_type, tag=tag,
+                                          digest=digest, now=ctx.now)
         except ImageAlreadyExistsException:
             image = repo.images[actual]
     headers = {
@@ -105,7 +105,7 @@ def delete_manifest(ctx, name: str, reference: str):
                 raise RegistryError("DENIED", f"Requested image referenced by manifest list: {parents}",
                                     detail={"digest": image.digest, "parents": parents})
         if digest is not None:
-            delete_image(repo, digest)
+            ctx.backend.delete_image(repo, digest)
         else:
-            remove_tag(repo, tag)
+            ctx.backend.remove_tag(repo, tag)
     return http.respond(b"", 202)

@@ -81,6 +81,8 @@ def guarded(call: Callable[[], Response]) -> Response:
 
 def dispatch(emulator, request: Request) -> Response:
     def call() -> Response:
+        if request.environ.get("ecr_emulator.public"):
+            raise RegistryError("UNSUPPORTED", "the ECR Public registry is not served yet")
         route, params = match(request.path)
         view = route.view(request.method)
         if view is None:

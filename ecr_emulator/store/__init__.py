@@ -4,6 +4,7 @@ call into this package, so a ``PutImage`` and a ``docker push`` end in the same 
 from .backend import PUBLIC_REGION, Backend
 from .blobs import Blob, BlobStore, DigestMismatch, IncompleteBody, OutOfOrderChunk, UploadSession
 from .clock import Clock
+from .events import ImageDeleted, ImagePushed
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "BlobStore",
     "Clock",
     "DigestMismatch",
+    "ImageDeleted",
+    "ImagePushed",
     "Image",
     "IncompleteBody",
     "OutOfOrderChunk",

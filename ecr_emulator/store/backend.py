@@ -3,15 +3,24 @@
 ``Backend.private(account, region)`` and ``Backend.public(account)`` create registries on
 first use. Metadata changes happen under ``Backend.lock`` (they are quick and in memory);
 blob bytes stream in outside it and are committed under it.
+
+``Backend.put_image`` is the one door every image comes through (a manifest PUT, PutImage,
+replication, pull-through); it emits :class:`ImagePushed` so features (scan on push,
+replication, signing) see every image whichever way it came. ``delete_image`` and
+``remove_tag`` emit :class:`ImageDeleted` when an image goes.
 """
 
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
+from . import images
 from .blobs import BlobStore, UploadSessions
 from .clock import Clock
-from .model import PRIVATE, PUBLIC, RegistryState, Repository
+from .events import Events, ImageDeleted, ImagePushed
+from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
+from .tasks import Tasks
 
 #: ECR Public lives in one region.
 PUBLIC_REGION = "us-east-1"
@@ -24,6 +33,30 @@ class Backend:
         self.blobs = BlobStore()
         self.uploads = UploadSessions()
         self._registries: dict[tuple[str, str, str], RegistryState] = {}
+        self.events = Events()
+        self.tasks = Tasks()
+
+    # -- the one door for images (call with ``lock`` held) ----------------------------------
+    def put_image(self, repo: Repository, manifest: bytes, *, door: str, media_type: str | None = None,
+                  tag: str | None = None, digest: str | None = None, now: datetime | None = None) -> Image:
+        """Store ``manifest`` in ``repo`` with ECR's rules (:func:`images.put_image`) and tell
+        the features. ``door``: ``registry``, ``api``, ``replication`` or ``pull-through``."""
+        new = images.digest_is_new(repo, manifest)
+        image = images.put_image(repo, self.blobs, manifest, media_type=media_type, tag=tag, digest=digest,
+                                 now=now or self.clock.now())
+        self.events.emit(ImagePushed(repo, image, tag, new, door))
+        return image
+
+    def delete_image(self, repo: Repository, digest: str) -> Image:
+        image = images.delete_image(repo, digest)
+        self.events.emit(ImageDeleted(repo, image))
+        return image
+
+    def remove_tag(self, repo: Repository, tag: str) -> Image:
+        image = images.remove_tag(repo, tag)
+        if image.digest not in repo.images:
+            self.events.emit(ImageDeleted(repo, image))
+        return image
 
     def private(self, account: str, region: str) -> RegistryState:
         return self._registry(account, region, PRIVATE)
@@ -57,6 +90,7 @@ class Backend:
     def reset(self) -> None:
         """Forget everything: what ``POST /_emulator/reset`` does."""
         with self.lock:
+            self.tasks.forget()
             self._registries.clear()
             self.blobs.clear()
             self.uploads.clear()

@@ -36,6 +36,10 @@ def linked_blob(repo: Repository, blobs: BlobStore, digest: str) -> Blob | None:
     return blobs.get(digest) if digest in repo.blobs else None
 
 
+def digest_is_new(repo: Repository, manifest: bytes) -> bool:
+    return sha256_digest(manifest) not in repo.images
+
+
 def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type: str | None = None,
               tag: str | None = None, digest: str | None = None, now: datetime) -> Image:
     """Store ``manifest`` (tagged ``tag``) in ``repo`` with ECR's rules; returns the image.

@@ -11,7 +11,8 @@ import threading
 import time
 from collections import deque
 
-ANNOUNCE = re.compile(r"listening on (http://[\d.]+:\d+)")
+ANNOUNCE = re.compile(r"listening on (https?://[\w.\-\[\]:]+:\d+)")
+PUBLIC_ANNOUNCE = re.compile(r"public registry on (https?://[\w.\-\[\]:]+:\d+)")
 
 
 class ServerProcess:
@@ -22,12 +23,18 @@ class ServerProcess:
         self.env = {**os.environ, **(env or {})}
         self.startup_timeout = startup_timeout
         self.url: str | None = None
+        #: the ECR Public registry's listener
+        self.public_url: str | None = None
         self.output: deque[str] = deque(maxlen=2000)
         self._process: subprocess.Popen | None = None
 
     @property
     def host(self) -> str:
         return self.url.split("://", 1)[1]
+
+    @property
+    def public_host(self) -> str:
+        return self.public_url.split("://", 1)[1]
 
     def start(self) -> "ServerProcess":
         self._process = subprocess.Popen(
@@ -39,9 +46,13 @@ class ServerProcess:
         def pump() -> None:
             for line in self._process.stdout:
                 self.output.append(line)
+                public = PUBLIC_ANNOUNCE.search(line)
+                if public:
+                    self.public_url = public.group(1)
                 match = ANNOUNCE.search(line)
-                if match and not found.is_set():
+                if match and not self.url:
                     self.url = match.group(1)
+                if self.url and self.public_url:
                     found.set()
 
         threading.Thread(target=pump, daemon=True).start()

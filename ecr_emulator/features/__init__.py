@@ -1,0 +1,18 @@
+"""Engines that act on the store: each feature module has ``install(emulator)``, which
+subscribes to the store's events (``backend.events``) and schedules periodic work
+(``backend.tasks.every``). A feature's emulator endpoints are declared at module level with
+``admin.admin_route`` (they exist once this package is imported, before any app is built).
+
+:func:`install` is called once per :class:`~ecr_emulator.app.Emulator`, so the in-process
+``mock_ecr`` and the server get the same features.
+"""
+
+from __future__ import annotations
+
+#: ``install(emulator)`` of every feature, in order
+INSTALLERS: list = []
+
+
+def install(emulator) -> None:
+    for installer in INSTALLERS:
+        installer(emulator)

@@ -1,0 +1,53 @@
+"""What happened to images, for the features that react to it (scan on push, replication,
+signing, ...). The store's doors emit; features subscribe in ``features.install``.
+
+Listeners run synchronously, with ``Backend.lock`` held, right after the change is committed:
+they must be quick (record a status, submit work to ``Backend.tasks``) and must not raise. A
+listener that raises is logged and the others still run: a feature's bug never undoes a push.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .model import Image, Repository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImagePushed:
+    """An image arrived in ``repo`` (new, or an existing manifest given a new tag).
+
+    ``door``: ``registry`` (a manifest PUT), ``api`` (PutImage), ``replication`` or
+    ``pull-through``, so a feature can tell replicas from pushes (replication does not chain).
+    """
+
+    repo: Repository
+    image: Image
+    tag: str | None
+    new: bool
+    door: str
+
+
+@dataclass(frozen=True)
+class ImageDeleted:
+    repo: Repository
+    image: Image
+
+
+class Events:
+    def __init__(self) -> None:
+        self._listeners: dict[type, list[Callable]] = {}
+
+    def subscribe(self, kind: type, listener: Callable) -> None:
+        self._listeners.setdefault(kind, []).append(listener)
+
+    def emit(self, event) -> None:
+        for listener in self._listeners.get(type(event), ()):
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 -- a feature's bug must not undo the change
+                log.exception("listener %r failed on %s", listener, type(event).__name__)

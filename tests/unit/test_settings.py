@@ -1,0 +1,49 @@
+"""Settings: every field is documented in the README's table, and bad values name the setting."""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import fields
+
+import pytest
+
+from ecr_emulator.cli import main
+from ecr_emulator.settings import SettingError, Settings, env_of
+
+README = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", [f.name for f in fields(Settings)])
+def test_every_setting_is_in_the_readme_table(name):
+    assert f"`{env_of(name)}" in README, f"{env_of(name)} has no row in the README's settings table"
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("ECR_EMULATOR_PORT", "xyz"), ("ECR_EMULATOR_REGISTRY_AUTH", "maybe"), ("ECR_EMULATOR_THREADS", "1.5"),
+])
+def test_a_bad_environment_value_names_the_variable(variable, value):
+    with pytest.raises(SettingError, match=variable):
+        Settings.from_env({variable: value})
+
+
+@pytest.mark.parametrize("overrides, named", [
+    ({"port": 99999}, "--port / ECR_EMULATOR_PORT"),
+    ({"public_port": 70000}, "--public-port / ECR_EMULATOR_PUBLIC_PORT"),
+    ({"uri_style": "weird"}, "--uri-style"),
+    ({"account": "12"}, "--account"),
+])
+def test_a_bad_value_names_the_flag_and_the_variable(overrides, named):
+    with pytest.raises(SettingError, match=named):
+        Settings(**overrides)
+
+
+def test_serve_refuses_a_bad_port_with_one_line_and_status_2(capsys):
+    assert main(["serve", "--port", "99999"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["ecr-emulator: --port / ECR_EMULATOR_PORT must be a port number from 0 to 65535, not 99999"]
+
+
+def test_public_port_follows_the_port():
+    assert Settings(port=5000).effective_public_port == 5001
+    assert Settings(port=0).effective_public_port == 0
+    assert Settings(port=5000, public_port=6000).effective_public_port == 6000
