@@ -1,21 +1,32 @@
 """The emulator's own endpoints, under ``/_emulator/`` (and moto's ``/moto-api/reset``).
 
-Features add theirs with :func:`admin_route` in their ``install`` (``features/``), so every
-emulator endpoint is declared through one place (where cross-origin checks and an admin token
-apply to all of them alike). Bodies are read as JSON whatever their Content-Type, so
+Features add theirs with :func:`admin_route` at module level (``features/``), so every
+emulator endpoint is declared through one place, where two guards apply to all of them alike:
+
+- requests a browser sends on behalf of another site are refused (``Sec-Fetch-Site`` other
+  than ``same-origin``/``none``, or an ``Origin`` that is not this server): a page open in the
+  developer's browser cannot reset the emulator with a cross-origin form POST, while ``curl``
+  and test code, which send neither header, need nothing extra;
+- with ``--admin-token``, requests that change state need ``Authorization: Bearer <token>``.
+
+Bodies are read as JSON whatever their Content-Type, so
 ``curl -d '{"seconds": 60}' .../_emulator/clock/advance`` works as typed.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, jsonify, request
 
 from . import __version__
 
 ADMIN = Blueprint("emulator_admin", __name__)
+#: methods that change nothing: the admin token is not asked for them
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def admin_route(rule: str, **options):
@@ -45,12 +56,29 @@ def emulator():
     return current_app.extensions["ecr_emulator"]
 
 
+@ADMIN.before_request
+def _guard():
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if (site is not None and site not in ("same-origin", "none")) or (
+            origin is not None and urlsplit(origin).netloc != request.host):
+        return jsonify(error="cross-origin requests to the emulator's endpoints are refused"), 403
+    token = emulator().settings.admin_token
+    if token and request.method not in SAFE_METHODS:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            return (jsonify(error="this endpoint needs the emulator's admin token (Authorization: Bearer ...)"),
+                    401, {"WWW-Authenticate": 'Bearer realm="ecr-emulator"'})
+    return None
+
+
 @admin_route("/health", methods=["GET"])
 def health():
     return jsonify(status="ok", version=__version__)
 
 
 @admin_route("/reset", methods=["POST"])
+@ADMIN.route("/moto-api/reset", methods=["POST"])
 def reset():
     emulator().backend.reset()
     return jsonify(status="ok")
@@ -75,4 +103,3 @@ def advance_clock():
 
 def register(app: Flask) -> None:
     app.register_blueprint(ADMIN)
-    app.add_url_rule("/moto-api/reset", "moto_reset", reset, methods=["POST"])

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request
 
 from .admin import register as register_admin
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
+from .awsjson.signatures import SignatureVerifier, load_credentials
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
 from .registry import register as register_registry
@@ -27,6 +28,8 @@ class Emulator:
         self.settings = settings or Settings.from_env()
         self.backend = backend or Backend()
         self.tokens = TokenSigner()
+        self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
+                         if self.settings.credentials_file else None)
         self.protocol = AwsJsonProtocol(self._context)
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
@@ -35,7 +38,10 @@ class Emulator:
         install_features(self)
 
     def _context(self, request: Request, service) -> RequestContext:
-        caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
+        if self.verifier is not None:
+            caller = self.verifier.verify(request, request.get_data())
+        else:
+            caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
         return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host)
 
     def _flask_app(self) -> Flask:

@@ -7,9 +7,10 @@ says (``../shared/ECR_REFERENCE.md`` §1.2).
 
 from __future__ import annotations
 
-from .awsjson.errors import AwsError, InvalidParameterException, SerializationException
+from .awsjson.errors import AccessDeniedException, AwsError, InvalidParameterException, SerializationException
 
 __all__ = [
+    "AccessDeniedException",
     "AwsError",
     "EmptyUploadException",
     "ImageAlreadyExistsException",

@@ -3,7 +3,8 @@
 ECR authorizes a request for another account's registry only when a resource policy grants it:
 an explicit ``Deny`` in any policy wins, then an ``Allow`` grants, and with neither the answer is
 no. A principal of the resource's own account needs no grant (its identity policies are not
-emulated: same-account callers act as administrators), but an explicit ``Deny`` still applies.
+emulated: same-account callers act as administrators; the doors check only cross-account
+requests, so a policy cannot lock its own account out).
 
 A statement applies when its principal, action, resource and every condition match. Supported:
 ``Principal``/``NotPrincipal`` (``*``, ``{"AWS": ...}`` with account ids, ``:root`` ARNs, role and
@@ -64,6 +65,11 @@ class AccessRequest:
         return values
 
 
+def principal_of(settings, account: str, arn: str | None = None) -> Principal:
+    """The principal of a caller of ``account`` (its ``aws:PrincipalOrgID`` from ``settings``)."""
+    return Principal(account, arn or "", settings.organization_of(account))
+
+
 def evaluate(policy_text: str | None, request: AccessRequest) -> str:
     """``Deny`` if a statement denies, else ``Allow`` if one allows, else ``NotApplicable``."""
     if not policy_text:
@@ -83,12 +89,20 @@ def evaluate(policy_text: str | None, request: AccessRequest) -> str:
     return decision
 
 
-def authorized(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> bool:
-    """Whether ``request`` may act on a resource of ``resource_account`` governed by ``policies``."""
+def decide(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> str:
+    """``Allow`` or ``Deny`` for ``request`` on a resource of ``resource_account`` governed by
+    ``policies`` (``NotApplicable``: refused because nothing grants it)."""
     decisions = {evaluate(text, request) for text in policies}
     if DENY in decisions:
-        return False
-    return request.principal.account == resource_account or ALLOW in decisions
+        return DENY
+    if request.principal.account == resource_account or ALLOW in decisions:
+        return ALLOW
+    return NOT_APPLICABLE
+
+
+def authorized(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> bool:
+    """Whether ``request`` may act on a resource of ``resource_account`` governed by ``policies``."""
+    return decide(request, resource_account, policies) == ALLOW
 
 
 # -- matching --------------------------------------------------------------------------------

@@ -96,6 +96,14 @@ class Settings:
               "just answered (0: plain gthread)", cli=False)
     token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
     access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
+    organization: tuple = setting(
+        (), "ACCOUNT=ORG_ID: the account belongs to that AWS Organization (aws:PrincipalOrgID in policies)")
+    credentials_file: str = setting(
+        "", "verify SigV4 signatures of API requests against this credentials file (INI: a section per "
+            "access key with aws_access_key_id, aws_secret_access_key, account, optional aws_session_token "
+            "and principal_arn); off when empty")
+    admin_token: str = setting("", "require this token (Authorization: Bearer) on the /_emulator endpoints "
+                                   "that change state; off when empty")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -112,8 +120,28 @@ class Settings:
             raise SettingError(f"{describe('threads')} must be at least 1, not {self.threads}")
         if self.keepalive_linger < 0:
             raise SettingError(f"{describe('keepalive_linger')} must not be negative, not {self.keepalive_linger!r}")
+        for item in self.organization:
+            member, _, org = item.partition("=")
+            if not (len(member) == 12 and member.isdigit() and org.startswith("o-")):
+                raise SettingError(f"{describe('organization')} takes ACCOUNT=ORG_ID (12 digits = o-...), "
+                                   f"not {item!r}")
+        if self.credentials_file:
+            from .awsjson.signatures import load_credentials
+
+            try:
+                load_credentials(self.credentials_file)
+            except ValueError as error:
+                raise SettingError(f"{describe('credentials_file')}: {error}") from None
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
+
+    def organization_of(self, account: str) -> str | None:
+        """The ``aws:PrincipalOrgID`` of ``account`` (``--organization ACCOUNT=ORG_ID``)."""
+        for item in self.organization:
+            member, _, org = item.partition("=")
+            if member == account:
+                return org
+        return None
 
     @property
     def effective_public_port(self) -> int:

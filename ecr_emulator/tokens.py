@@ -23,12 +23,19 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class TokenClaims:
-    """What a registry password grants: the registry of ``account`` in ``region``."""
+    """What a registry password grants: the registry of ``account`` in ``region``, to
+    ``principal`` (the account that asked for it; another account's registry answers it only
+    as far as that registry's policies allow)."""
 
     account: str
     region: str
     kind: str
     expires_at: datetime
+    principal: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.principal:
+            object.__setattr__(self, "principal", self.account)
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,7 @@ class DownloadClaims:
     expires_at: datetime
 
 
-_PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind"}, TokenClaims)
+_PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "principal"}, TokenClaims)
 _DOWNLOAD = ("download", {"a": "account", "r": "region", "k": "kind", "n": "repository", "d": "digest"},
              DownloadClaims)
 

@@ -42,6 +42,16 @@ class InvalidParameterException(AwsError):
     """A member breaks a constraint of the model (required, length, pattern, enum, range)."""
 
 
+class AccessDeniedException(AwsError):
+    """A request no policy grants: AWS's generic authorization error (no model shape)."""
+
+    @classmethod
+    def for_action(cls, principal_arn: str, action: str, resource: str, denied: bool) -> "AccessDeniedException":
+        why = ("with an explicit deny in a resource-based policy" if denied
+               else f"because no resource-based policy allows the {action} action")
+        return cls(f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {why}")
+
+
 class NotImplementedOperationException(AwsError):
     """An operation that the model defines but the emulator does not implement yet.
 
@@ -57,3 +67,21 @@ class InternalFailure(AwsError):
 
     status = 500
     code = "InternalFailure"
+
+
+class UnrecognizedClientException(AwsError):
+    """An access key or session token the credentials file does not know (signed mode)."""
+
+
+class InvalidSignatureException(AwsError):
+    """A signature that does not match, or whose date is too far from now (signed mode)."""
+
+
+class MissingAuthenticationTokenException(AwsError):
+    """A request without SigV4 credentials (signed mode)."""
+
+    status = 403
+
+
+class IncompleteSignatureException(AwsError):
+    """An Authorization header that is not a complete SigV4 signature (signed mode)."""

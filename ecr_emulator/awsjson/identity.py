@@ -20,6 +20,8 @@ class Caller:
     account: str
     region: str
     access_key: str | None = None
+    #: the IAM identity's ARN when known (signed requests with a credentials file)
+    principal_arn: str | None = None
 
 
 def caller_from_headers(headers, default_account: str, default_region: str) -> Caller:

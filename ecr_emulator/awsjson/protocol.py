@@ -89,18 +89,19 @@ class AwsJsonProtocol:
             raise UnknownOperationException(
                 f"Content-Type '{content_type}' is not supported; send application/x-amz-json-1.1."
             )
+        context = self._make_context(request, service)  # authenticates: before anything is parsed
         members = parse_input(operation.input_shape, _json_body(request))
         if registry.get(name) is None:
             raise NotImplementedOperationException(
                 f"{service.name}:{name} is not implemented by ecr-emulator yet "
                 "(see `ecr-emulator operations`)."
             )
-        result = registry.call(name, self._make_context(request, service), members)
+        result = registry.call(name, context, members)
         return serialize_output(operation.output_shape, result) or {}
 
 
 def _json_body(request: Request) -> Any:
-    raw = request.get_data(cache=False)
+    raw = request.get_data()  # cached: a signature check may have read it already
     if not raw.strip():
         return {}
     try:

@@ -8,23 +8,25 @@ from ..tokens import TokenClaims
 from ._registry import ecr, ecr_public
 
 
-def _token(ctx):
+def _token(ctx, registry: str):
+    """A password for ``registry``'s registry, held by the caller: it opens that registry alone,
+    and another account's only as far as its policies grant the caller."""
     expires_at = ctx.now + timedelta(hours=ctx.settings.token_hours)
-    claims = TokenClaims(ctx.caller.account, ctx.caller.region, ctx.kind, expires_at)
+    claims = TokenClaims(registry, ctx.caller.region, ctx.kind, expires_at, ctx.caller.account)
     return ctx.tokens.authorization_token(claims), expires_at
 
 
 @ecr("GetAuthorizationToken")
 def get_authorization_token(ctx, registry_ids=None):
-    token, expires_at = _token(ctx)
-    accounts = list(dict.fromkeys(registry_ids or [ctx.caller.account]))
-    return {"authorizationData": [
-        {"authorizationToken": token, "expiresAt": expires_at, "proxyEndpoint": ctx.proxy_endpoint(a)}
-        for a in accounts
-    ]}
+    data = []
+    for account in dict.fromkeys(registry_ids or [ctx.caller.account]):
+        token, expires_at = _token(ctx, account)
+        data.append({"authorizationToken": token, "expiresAt": expires_at,
+                     "proxyEndpoint": ctx.proxy_endpoint(account)})
+    return {"authorizationData": data}
 
 
 @ecr_public("GetAuthorizationToken")
 def get_public_authorization_token(ctx):
-    token, expires_at = _token(ctx)
+    token, expires_at = _token(ctx, ctx.caller.account)
     return {"authorizationData": {"authorizationToken": token, "expiresAt": expires_at}}

@@ -1,19 +1,21 @@
-"""What an operation handler gets as ``ctx``: the store, settings, and who is calling."""
+"""What an operation handler gets as ``ctx``: the store, settings, and who is calling.
+
+Access across accounts is decided here, once for every operation: a handler names the action
+when it asks for a registry or repository (``ctx.repository(name, registry_id, "BatchGetImage")``),
+and a caller of another account gets it only when the repository's policy or the registry's
+policy grants the action (``iam.decide``), as on ECR.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import iam
 from ..awsjson import Caller
-from ..awsjson.errors import AwsError
-from ..errors import RepositoryNotFoundException
+from ..errors import AccessDeniedException, RepositoryNotFoundException
 from ..settings import Settings
 from ..store import PRIVATE, PUBLIC, Backend, RegistryState, Repository
 from ..tokens import TokenSigner
-
-
-class AccessDeniedException(AwsError):
-    """Cross-account access: repository and registry policies are not evaluated yet."""
 
 
 @dataclass
@@ -34,23 +36,49 @@ class RequestContext:
     def now(self):
         return self.backend.clock.now()
 
-    def registry(self, registry_id: str | None = None, action: str = "") -> RegistryState:
-        """The caller's registry (or ``registry_id``'s, which must be the caller's for now)."""
-        account = registry_id or self.caller.account
-        if account != self.caller.account:
-            raise AccessDeniedException(
-                f"User: arn:aws:iam::{self.caller.account}:root is not authorized to perform: "
-                f"{self.service}:{action or 'access'} on registry {account}: cross-account "
-                "access through registry and repository policies is not supported by ecr-emulator yet"
-            )
-        return self.backend.registry(account, self.caller.region, self.kind)
+    @property
+    def principal(self) -> iam.Principal:
+        return iam.principal_of(self.settings, self.caller.account, self.caller.principal_arn)
+
+    # -- registries and repositories, with access control --------------------------------
+    def registry(self, registry_id: str | None = None, action: str = "", resource: str = "*") -> RegistryState:
+        """The caller's registry, or ``registry_id``'s when its registry policy grants ``action`` on
+        repository ``resource`` (a name, or ``*`` for registry-wide actions)."""
+        state = self.registry_state(registry_id)
+        if state.account != self.caller.account:
+            self._authorize(state, None, action, state.repository_arn(resource))
+        return state
 
     def repository(self, name: str, registry_id: str | None = None, action: str = "") -> Repository:
-        state = self.registry(registry_id, action)
+        """Repository ``name``; another account's only when its policy (or its registry's) grants
+        ``action`` (checked before saying whether it exists, as AWS does)."""
+        state = self.registry_state(registry_id)
         repo = state.repositories.get(name)
+        if state.account != self.caller.account:
+            self._authorize(state, repo, action, state.repository_arn(name))
         if repo is None:
             raise RepositoryNotFoundException.named(name, state.account)
         return repo
+
+    def may(self, state: RegistryState, repo: Repository, action: str) -> bool:
+        """Whether the caller may ``action`` on ``repo`` (listings show only those)."""
+        return state.account == self.caller.account or iam.authorized(
+            self._request(action, repo.arn), state.account, state.policies_governing(repo))
+
+    def registry_state(self, registry_id: str | None) -> RegistryState:
+        """The registry ``registry_id`` names, without an access check (callers check each
+        repository they touch, with :meth:`repository` or :meth:`may`)."""
+        return self.backend.registry(registry_id or self.caller.account, self.caller.region, self.kind)
+
+    def _request(self, action: str, resource: str) -> iam.AccessRequest:
+        return iam.AccessRequest(self.principal, f"{self.service}:{action}", resource)
+
+    def _authorize(self, state: RegistryState, repo: Repository | None, action: str, resource: str) -> None:
+        request = self._request(action or "access", resource)
+        decision = iam.decide(request, state.account, state.policies_governing(repo))
+        if decision != iam.ALLOW:
+            raise AccessDeniedException.for_action(self.principal.arn, request.action, resource,
+                                                   denied=decision == iam.DENY)
 
     # -- addresses -------------------------------------------------------------------
     def registry_host(self, account: str, region: str) -> str:

@@ -64,7 +64,7 @@ def create(ctx, state, name: str, **settings) -> Repository:
 
 
 def delete(ctx, state, name: str, force: bool | None) -> Repository:
-    repo = ctx.repository(name, state.account)
+    repo = ctx.repository(name, state.account, "DeleteRepository")
     if repo.images and not force:
         raise RepositoryNotEmptyException.named(name, state.account)
     del state.repositories[name]
@@ -78,9 +78,12 @@ def describe(ctx, state, names, next_token, max_results) -> dict:
         raise invalid("repositoryNames",
                       "repositoryNames cannot be specified together with nextToken or maxResults")
     if names:
-        repos = [ctx.repository(n, state.account) for n in dict.fromkeys(names)]
+        repos = [ctx.repository(n, state.account, "DescribeRepositories") for n in dict.fromkeys(names)]
         return {"repositories": [view(ctx, r) for r in repos]}
-    page, token = paginate(list(state.repositories.values()), next_token, max_results,
+    visible = [r for r in state.repositories.values() if ctx.may(state, r, "DescribeRepositories")]
+    if not visible and state.account != ctx.caller.account:
+        ctx.registry(state.account, "DescribeRepositories")  # nothing granted: AWS's AccessDenied
+    page, token = paginate(visible, next_token, max_results,
                            scope=f"{ctx.service}:DescribeRepositories")
     return {"repositories": [view(ctx, r) for r in page], "nextToken": token}
 
@@ -89,7 +92,7 @@ def describe(ctx, state, names, next_token, max_results) -> dict:
 def create_repository(ctx, repository_name, registry_id=None, tags=None, image_tag_mutability=None,
                       image_tag_mutability_exclusion_filters=None, image_scanning_configuration=None,
                       encryption_configuration=None):
-    state = ctx.registry(registry_id, "CreateRepository")
+    state = ctx.registry(registry_id, "CreateRepository", repository_name)
     mode = image_tag_mutability or "MUTABLE"
     repo = create(
         ctx, state, repository_name,
@@ -104,13 +107,13 @@ def create_repository(ctx, repository_name, registry_id=None, tags=None, image_t
 
 @both("DescribeRepositories")
 def describe_repositories(ctx, registry_id=None, repository_names=None, next_token=None, max_results=None):
-    state = ctx.registry(registry_id, "DescribeRepositories")
+    state = ctx.registry_state(registry_id)
     return describe(ctx, state, repository_names, next_token, max_results)
 
 
 @both("DeleteRepository")
 def delete_repository(ctx, repository_name, registry_id=None, force=None):
-    state = ctx.registry(registry_id, "DeleteRepository")
+    state = ctx.registry_state(registry_id)
     return {"repository": view(ctx, delete(ctx, state, repository_name, force))}
 
 

@@ -19,8 +19,8 @@ def _repository(ctx, arn: str, action: str):
     if not match:
         raise invalid("resourceArn", "Invalid ARN")
     region, account, name = match.groups()
-    repo = ctx.registry(account, action).repositories.get(name)
-    if repo is None or repo.arn != arn:
+    repo = ctx.repository(name, account, action)
+    if repo.arn != arn:
         raise RepositoryNotFoundException.named(name, account)
     return repo
 

@@ -2,8 +2,10 @@
 
 The account and region come from the Host when it has ECR's form
 (``<account>.dkr.ecr.<region>.amazonaws.com[:port]``), else from the token (or, with
-registry auth off, from the settings). A token opens only its own account's registry in its
-own region.
+registry auth off, from the settings). A token opens only the registry it was issued for, in
+its own region, whatever host it is sent to; when its holder (``principal``) is another account,
+each request is allowed only as far as the repository's (or registry's) policy grants the
+action the route stands for (``routes.ACTIONS``), as on ECR.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request
 
-from ..errors import RepositoryNotFoundException
+from .. import iam
+from ..errors import AccessDeniedException, RepositoryNotFoundException
 from ..store import PRIVATE, Backend, RegistryState, Repository
 from ..tokens import InvalidToken, TokenClaims
 from .errors import RegistryError
@@ -42,6 +45,13 @@ class RegistryContext:
     region: str
     kind: str = PRIVATE
     claims: TokenClaims | None = None
+    #: the IAM action the request stands for (``ecr:BatchGetImage``...), set by the dispatcher
+    action: str = ""
+
+    @property
+    def principal(self) -> str:
+        """The account acting: the token's holder (the registry's own account with auth off)."""
+        return self.claims.principal if self.claims is not None else self.account
 
     @property
     def backend(self) -> Backend:
@@ -62,11 +72,31 @@ class RegistryContext:
         """The repository ``name`` (it must exist, as on ECR: no create-on-push)."""
         if not (2 <= len(name) <= 256 and REPOSITORY_NAME.match(name)):
             raise RegistryError("NAME_INVALID", f"invalid repository name '{name}'", detail={"name": name})
-        repo = self.registry().repositories.get(name)
+        state = self.registry()
+        repo = state.repositories.get(name)
+        if self.principal != self.account:
+            self.authorize_action(state, repo, name, self.action)
         if repo is None:
             raise RegistryError("NAME_UNKNOWN", RepositoryNotFoundException.named(name, self.account).message,
                                 detail={"name": name})
         return repo
+
+    def may(self, repo: Repository, action: str) -> bool:
+        """Whether the principal may ``action`` on ``repo`` of this registry."""
+        return self.principal == self.account or iam.authorized(
+            self._access(action, repo.arn), self.account, self.registry().policies_governing(repo))
+
+    def authorize_action(self, state: RegistryState, repo: Repository | None, name: str, action: str) -> None:
+        """DENIED unless the principal may ``action`` on repository ``name`` of ``state``."""
+        resource = state.repository_arn(name)
+        request = self._access(action, resource)
+        decision = iam.decide(request, state.account, state.policies_governing(repo))
+        if decision != iam.ALLOW:
+            raise AccessDeniedException.for_action(request.principal.arn, action, resource,
+                                                   denied=decision == iam.DENY)
+
+    def _access(self, action: str, resource: str) -> iam.AccessRequest:
+        return iam.AccessRequest(iam.principal_of(self.emulator.settings, self.principal), action, resource)
 
     def url(self, path: str) -> str:
         """An absolute URL on the host the client used (some clients cannot follow relative ones)."""

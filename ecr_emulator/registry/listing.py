@@ -22,7 +22,7 @@ def list_tags(ctx, name: str):
 
 def catalog(ctx):
     with ctx.lock:
-        names = sorted(ctx.registry().repositories)
+        names = sorted(name for name, repo in ctx.registry().repositories.items() if ctx.may(repo, ctx.action))
     chunk, headers = http.page(names, ctx.request)
     return http.respond_json({"repositories": chunk}, headers=headers)
 

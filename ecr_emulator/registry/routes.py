@@ -59,6 +59,27 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+#: the IAM action each route and method stands for: what another account's token needs a policy
+#: to grant (ECR authorizes the registry API with the actions of the equivalent API calls)
+ACTIONS: dict[tuple[str, str], str] = {
+    ("catalog", "GET"): "ecr:DescribeRepositories",
+    ("tags", "GET"): "ecr:ListImages",
+    ("manifest", "GET"): "ecr:BatchGetImage",
+    ("manifest", "HEAD"): "ecr:BatchGetImage",
+    ("manifest", "PUT"): "ecr:PutImage",
+    ("manifest", "DELETE"): "ecr:BatchDeleteImage",
+    ("referrers", "GET"): "ecr:BatchGetImage",
+    ("uploads", "POST"): "ecr:InitiateLayerUpload",
+    ("upload", "GET"): "ecr:UploadLayerPart",
+    ("upload", "PATCH"): "ecr:UploadLayerPart",
+    ("upload", "PUT"): "ecr:CompleteLayerUpload",
+    ("upload", "DELETE"): "ecr:UploadLayerPart",
+    ("blob", "GET"): "ecr:GetDownloadUrlForLayer",
+    ("blob", "HEAD"): "ecr:BatchCheckLayerAvailability",
+    ("blob", "DELETE"): "ecr:BatchDeleteImage",
+}
+
+
 def match(path: str) -> tuple[Route, dict[str, str]]:
     for route in ROUTES:
         found = route.pattern.match(path)
@@ -88,6 +109,8 @@ def dispatch(emulator, request: Request) -> Response:
         if view is None:
             raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on {route.name} endpoints",
                                 headers={"Allow": route.allow})
-        return view(authorize(emulator, request), **params)
+        ctx = authorize(emulator, request)
+        ctx.action = ACTIONS.get((route.name, request.method), "")
+        return view(ctx, **params)
 
     return guarded(call)

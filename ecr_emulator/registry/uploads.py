@@ -129,6 +129,8 @@ def _mount(ctx, repo, digest: str, source: str):
         return None
     with ctx.lock:
         source_repo = ctx.registry().repositories.get(source)
+        if source_repo is not None and not ctx.may(source_repo, "ecr:GetDownloadUrlForLayer"):
+            return None  # as ECR: no access to the source, so a plain upload instead
         blob = linked_blob(source_repo, ctx.backend.blobs, digest) if source_repo is not None else None
         if blob is not None:
             link_blob(repo, blob)

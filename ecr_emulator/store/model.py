@@ -95,6 +95,18 @@ class RegistryState:
     replication_rules: list[dict[str, Any]] = field(default_factory=list)
     catalog_display_name: str = ""
 
+    def repository_arn(self, name: str) -> str:
+        """The ARN repository ``name`` has (or would have) in this registry; ``*`` for all."""
+        if self.kind == PUBLIC:
+            return f"arn:aws:ecr-public::{self.account}:repository/{name}"
+        return f"arn:aws:ecr:{self.region}:{self.account}:repository/{name}"
+
+    def policies_governing(self, repo: "Repository | None") -> list[str | None]:
+        """The resource policies that decide access to ``repo``: its own and (private ECR, whose
+        registry policies of scope V2 cover every action) the registry's."""
+        return [repo.policy_text if repo is not None else None,
+                self.policy_text if self.kind == PRIVATE else None]
+
 
 @lru_cache(maxsize=1024)
 def _wildcard(pattern: str) -> re.Pattern:

@@ -19,7 +19,8 @@ from botocore.model import Shape
 GENERIC_ERRORS = {
     "AccessDeniedException", "ThrottlingException", "ValidationException", "SerializationException",
     "UnknownOperationException", "UnrecognizedClientException", "InvalidParameterException",
-    "NotImplementedException", "ServerException", "InternalFailure",
+    "NotImplementedException", "ServerException", "InternalFailure", "InvalidSignatureException",
+    "MissingAuthenticationTokenException", "IncompleteSignatureException",
 }
 
 
@@ -100,7 +101,7 @@ def _after_call(http_response, model, **_):
 
 
 def checked_client(service: str, endpoint_url: str, *, account: str = "123456789012",
-                   region: str = "us-east-1", access_key: str | None = None, **kwargs):
+                   region: str = "us-east-1", access_key: str | None = None, secret: str = "secret", **kwargs):
     """A boto3 client whose every response is checked by :func:`check_response`.
 
     The access key id is the account (12 digits), which is how the emulator tells
@@ -108,7 +109,7 @@ def checked_client(service: str, endpoint_url: str, *, account: str = "123456789
     """
     client = boto3.client(
         service, endpoint_url=endpoint_url, region_name=region,
-        aws_access_key_id=access_key or account, aws_secret_access_key="secret",
+        aws_access_key_id=access_key or account, aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}), **kwargs,
     )
     client.meta.events.register("after-call", _after_call)
