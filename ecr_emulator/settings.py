@@ -96,6 +96,9 @@ class Settings:
               "just answered (0: plain gthread)", cli=False)
     token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
     access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
+    vuln_db: str = setting(
+        "", "directory of OSV-format vulnerability records the scanner matches images against "
+            "(default: the small demo feed shipped with the package)")
 
     def __post_init__(self) -> None:
         for f in fields(self):
