@@ -114,3 +114,38 @@ def _guess(data: bytes, docker: bool) -> str:
     if data[:4] == b"\x28\xb5\x2f\xfd":
         return LAYER_TYPES["zstd"]
     return LAYER_TYPES[None]
+
+
+def rpm_header(tags: dict) -> bytes:
+    """An RPM header blob (as ``rpmdb.sqlite`` stores it) with NAME, VERSION, RELEASE, EPOCH,
+    ARCH and SOURCERPM from ``tags`` (``name``, ``version``, ``release``, ``epoch``, ``arch``, ``sourcerpm``)."""
+    import struct
+
+    numbers = {"name": 1000, "version": 1001, "release": 1002, "epoch": 1003, "arch": 1022, "sourcerpm": 1044}
+    entries, store = [], b""
+    for key, tag in numbers.items():
+        if key not in tags:
+            continue
+        value = tags[key]
+        if isinstance(value, int):
+            while len(store) % 4:
+                store += b"\0"
+            entries.append(struct.pack(">iiii", tag, 4, len(store), 1))
+            store += struct.pack(">i", value)
+        else:
+            entries.append(struct.pack(">iiii", tag, 6, len(store), 1))
+            store += value.encode() + b"\0"
+    return struct.pack(">ii", len(entries), len(store)) + b"".join(entries) + store
+
+
+def rpm_database(packages: list[dict]) -> bytes:
+    """An ``rpmdb.sqlite`` file listing ``packages`` (see :func:`rpm_header`)."""
+    import sqlite3
+
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+    connection.executemany("INSERT INTO Packages (blob) VALUES (?)", [(rpm_header(p),) for p in packages])
+    connection.commit()
+    data = connection.serialize()
+    connection.close()
+    return bytes(data)
