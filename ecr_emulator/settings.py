@@ -115,6 +115,8 @@ class Settings:
             raise SettingError(f"{describe('threads')} must be at least 1, not {self.threads}")
         if self.keepalive_linger < 0:
             raise SettingError(f"{describe('keepalive_linger')} must not be negative, not {self.keepalive_linger!r}")
+        if self.vuln_db and not os.path.isdir(self.vuln_db):
+            raise SettingError(f"{describe('vuln_db')} must be a directory of OSV records, not {self.vuln_db!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
 

@@ -121,3 +121,24 @@ def test_account_settings_are_those_the_model_documents():
     assert names == set(SETTINGS)
     documented = set(re.findall(r"<code>([A-Z0-9_]+)</code>", put["value"].documentation))
     assert documented == {v for s in SETTINGS.values() for v in s.values}
+
+
+def test_the_demo_feed_ships_and_matches():
+    from ecr_emulator.features.scanning import DEMO_FEED
+
+    db = VulnDb.load(DEMO_FEED)
+    assert db.count == 4
+    glibc = Package("libc6", "2.36-9+deb12u1", "DPKG", "Debian:12", "dpkg", "var/lib/dpkg/status", "sha256:0",
+                    source_name="glibc")
+    (finding,) = db.match([glibc])
+    assert (finding.vulnerability_id, finding.severity, finding.fixed_version) == ("CVE-2023-4911", "HIGH",
+                                                                                    "2.36-9+deb12u3")
+    assert finding.cvss[0].score == 7.8
+
+
+def test_a_vuln_db_that_is_not_a_directory_is_refused(tmp_path):
+    from ecr_emulator.settings import SettingError, Settings
+
+    with pytest.raises(SettingError, match="--vuln-db / ECR_EMULATOR_VULN_DB"):
+        Settings.from_env({"ECR_EMULATOR_VULN_DB": str(tmp_path / "missing")})
+    assert Settings.from_env({"ECR_EMULATOR_VULN_DB": str(tmp_path)}).vuln_db == str(tmp_path)

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 
-from ...store import ImagePushed, scans
+from ...store import PRIVATE, ImagePushed, scans
 from ...store.events import ScanStarted
 from . import canned  # noqa: F401  (declares the emulator endpoint)
 from .osv import VulnDb
@@ -25,7 +25,8 @@ DEMO_FEED = os.path.join(os.path.dirname(__file__), "demo_feed")
 
 
 class Feed:
-    """The vulnerability database, loaded on first use and again when its directory changes."""
+    """The vulnerability database, loaded on first use and again when the directory's own
+    modification time changes (a file added, removed or renamed at its top level)."""
 
     def __init__(self, directory: str) -> None:
         self.directory = directory or DEMO_FEED
@@ -57,7 +58,7 @@ class Scanning:
 
     def on_push(self, event: ImagePushed) -> None:
         """Scan on push: a new image in a repository a rule (or its scanOnPush flag) selects."""
-        if not event.new or event.repo.kind != "private" or event.image.children:
+        if not event.new or event.repo.kind != PRIVATE or event.image.children:
             return
         state = self.backend.private(event.repo.account, event.repo.region)
         frequency, _ = scans.applied_frequency(state.scanning, event.repo)
