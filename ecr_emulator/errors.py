@@ -34,8 +34,10 @@ __all__ = [
     "RepositoryNotEmptyException",
     "RepositoryNotFoundException",
     "RepositoryPolicyNotFoundException",
+    "ScanNotFoundException",
     "SerializationException",
     "TooManyTagsException",
+    "UnsupportedImageTypeException",
     "UploadNotFoundException",
     "ValidationException",
 ]
@@ -172,3 +174,16 @@ class UploadNotFoundException(AwsError):
     def named(cls, upload_id: str, name: str, registry_id: str) -> "UploadNotFoundException":
         return cls(f"The upload with id '{upload_id}' does not exist in the repository with name "
                    f"'{name}' in the registry with id '{registry_id}'")
+
+
+class ScanNotFoundException(AwsError):
+    @classmethod
+    def for_id(cls, image_id: dict, name: str, registry_id: str) -> "ScanNotFoundException":
+        return cls(
+            f"Image scan does not exist for the image with '{describe_image_id(image_id)}' in the "
+            f"repository with name '{name}' in the registry with id '{registry_id}'"
+        )
+
+
+class UnsupportedImageTypeException(AwsError):
+    pass

@@ -104,6 +104,9 @@ class Settings:
             "and principal_arn); off when empty")
     admin_token: str = setting("", "require this token (Authorization: Bearer) on the /_emulator endpoints "
                                    "that change state; off when empty")
+    vuln_db: str = setting(
+        "", "directory of OSV-format vulnerability records the scanner matches images against "
+            "(default: the small demo feed shipped with the package)")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -132,6 +135,8 @@ class Settings:
                 load_credentials(self.credentials_file)
             except ValueError as error:
                 raise SettingError(f"{describe('credentials_file')}: {error}") from None
+        if self.vuln_db and not os.path.isdir(self.vuln_db):
+            raise SettingError(f"{describe('vuln_db')} must be a directory of OSV records, not {self.vuln_db!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
 

@@ -14,6 +14,7 @@ from ..errors import (
     InvalidParameterException,
     RegistryNotFoundException,
 )
+from ..features.scanning.shapes import image_scan_fields
 from ..store import PUBLIC, Image, Repository
 from ..store import images as store
 from ._registry import both, ecr, ecr_public
@@ -96,6 +97,7 @@ def image_detail(repo: Repository, image: Image) -> dict:
         "subjectManifestDigest": image.subject,
         # storage classes (archive) are not emulated: every image is in the standard class
         "imageStatus": "ACTIVE",
+        **image_scan_fields(image),
     }
     if image.tags:
         detail["imageTags"] = list(image.tags)

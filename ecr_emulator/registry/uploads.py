@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..store import DigestMismatch, IncompleteBody, OutOfOrderChunk
+from ..store import PRIVATE, DigestMismatch, IncompleteBody, OutOfOrderChunk, account_settings
 from ..store.images import complete_upload, link_blob, linked_blob
 from . import http
 from .bodies import BodyError, RequestBody
@@ -124,13 +124,22 @@ def start_upload(ctx, name: str):
 
 def _mount(ctx, repo, digest: str, source: str):
     """The blob ``digest`` linked into ``repo`` from ``source`` (same registry), or None to fall
-    back to a normal upload."""
+    back to a normal upload.
+
+    Private ECR mounts only with the account setting ``BLOB_MOUNTING`` ENABLED (its default is
+    DISABLED) and between repositories with the same encryption, as ECR does.
+    """
     if not (REPOSITORY_NAME.match(source) and _is_sha256(digest)):
         return None
     with ctx.lock:
-        source_repo = ctx.registry().repositories.get(source)
+        state = ctx.registry()
+        if state.kind == PRIVATE and account_settings.value(state, account_settings.BLOB_MOUNTING) != "ENABLED":
+            return None
+        source_repo = state.repositories.get(source)
         if source_repo is not None and not ctx.may(source_repo, "ecr:GetDownloadUrlForLayer"):
             return None  # as ECR: no access to the source, so a plain upload instead
+        if source_repo is not None and source_repo.encryption != repo.encryption:
+            return None
         blob = linked_blob(source_repo, ctx.backend.blobs, digest) if source_repo is not None else None
         if blob is not None:
             link_blob(repo, blob)

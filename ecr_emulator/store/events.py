@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .model import Image, Repository
+from .scans import ImageScan
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,16 @@ class ImagePushed:
 class ImageDeleted:
     repo: Repository
     image: Image
+
+
+@dataclass(frozen=True)
+class ScanStarted:
+    """A scan of ``image`` was recorded (``store.scans.start_scan``: on push or StartImageScan);
+    the scanner runs it."""
+
+    repo: Repository
+    image: Image
+    scan: ImageScan
 
 
 class Events:

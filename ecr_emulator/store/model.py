@@ -8,6 +8,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from .scans import CannedScan, ImageScan, ScanningConfiguration
+
 PRIVATE = "private"
 PUBLIC = "public"
 
@@ -32,6 +34,8 @@ class Image:
     annotations: dict[str, str] = field(default_factory=dict)
     last_pulled_at: datetime | None = None
     tags: list[str] = field(default_factory=list)
+    #: the last scan of this image (``store/scans.py``), None until one is started
+    scan: ImageScan | None = None
 
 
 @dataclass
@@ -94,6 +98,14 @@ class RegistryState:
     policy_text: str | None = None
     replication_rules: list[dict[str, Any]] = field(default_factory=list)
     catalog_display_name: str = ""
+    #: PutAccountSetting values by name; read them with ``store.account_settings.value``
+    #: (which knows the defaults) -- absent means never set
+    account_settings: dict[str, str] = field(default_factory=dict)
+    #: PutRegistryScanningConfiguration: ``scanType`` and ``rules`` as the API gives them
+    scanning: ScanningConfiguration = field(default_factory=lambda: ScanningConfiguration())
+    #: canned findings by image digest (``POST /_emulator/scan-findings``), used instead of
+    #: the scanner for images with that digest
+    canned_findings: dict[str, CannedScan] = field(default_factory=dict)
 
     def repository_arn(self, name: str) -> str:
         """The ARN repository ``name`` has (or would have) in this registry; ``*`` for all."""

@@ -26,6 +26,7 @@ def host(open_server):
     ecr = checked_client("ecr", server.url)
     for name in ("dxf/blobs", "dxf/other"):
         ecr.create_repository(repositoryName=name)
+    ecr.put_account_setting(name="BLOB_MOUNTING", value="ENABLED")  # for mount_blob
     return server.host
 
 

@@ -97,12 +97,28 @@ def test_a_blob_an_image_uses_cannot_be_deleted(registry, repo):
 
 def test_mount_from_another_repository(registry, repo, ecr):
     ecr.create_repository(repositoryName="target")
+    ecr.put_account_setting(name="BLOB_MOUNTING", value="ENABLED")
     digest = registry.push_blob(repo, DATA)
     response = registry.post("/v2/target/blobs/uploads/", params={"mount": digest, "from": repo})
     assert response.status_code == 201
     assert response.headers["Docker-Content-Digest"] == digest
     assert response.headers["Location"].endswith(f"/v2/target/blobs/{digest}")
     assert registry.get(f"/v2/target/blobs/{digest}").content == DATA
+
+
+def test_mount_needs_blob_mounting_enabled_and_the_same_encryption(registry, repo, ecr):
+    """ECR: BLOB_MOUNTING is DISABLED by default; a mount between repositories encrypted
+    differently falls back to an upload too."""
+    ecr.create_repository(repositoryName="target")
+    ecr.create_repository(repositoryName="kms", encryptionConfiguration={"encryptionType": "KMS"})
+    digest = registry.push_blob(repo, DATA)
+    assert registry.post("/v2/target/blobs/uploads/", params={"mount": digest, "from": repo}).status_code == 202
+    expect_error(registry.head(f"/v2/target/blobs/{digest}"), 404, "BLOB_UNKNOWN")
+    ecr.put_account_setting(name="BLOB_MOUNTING", value="ENABLED")
+    assert registry.post("/v2/kms/blobs/uploads/", params={"mount": digest, "from": repo}).status_code == 202
+    assert registry.post("/v2/target/blobs/uploads/", params={"mount": digest, "from": repo}).status_code == 201
+    ecr.put_account_setting(name="BLOB_MOUNTING", value="DISABLED")
+    assert registry.get(f"/v2/target/blobs/{digest}").content == DATA  # existing mounts stay
 
 
 @pytest.mark.parametrize("mount, source", [
@@ -113,6 +129,7 @@ def test_mount_from_another_repository(registry, repo, ecr):
 ], ids=["unknown-digest", "missing-source", "invalid-source", "malformed-digest"])
 def test_mount_that_cannot_happen_falls_back_to_an_upload(registry, repo, ecr, mount, source):
     ecr.create_repository(repositoryName="target")
+    ecr.put_account_setting(name="BLOB_MOUNTING", value="ENABLED")
     registry.push_blob(repo, DATA)
     response = registry.post("/v2/target/blobs/uploads/", params={"mount": mount, "from": source})
     assert response.status_code == 202, response.text
@@ -127,6 +144,7 @@ def test_mount_does_not_cross_accounts(registry, repo, make_client, url):
     digest = registry.push_blob(repo, DATA)
     other = make_client("ecr", account="210987654321")
     other.create_repository(repositoryName="team/app")
+    other.put_account_setting(name="BLOB_MOUNTING", value="ENABLED")
     theirs = Registry(url, authorization_token(other))
     response = theirs.post("/v2/team/app/blobs/uploads/", params={"mount": digest, "from": repo})
     assert response.status_code == 202
