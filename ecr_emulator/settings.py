@@ -96,6 +96,11 @@ class Settings:
               "just answered (0: plain gthread)", cli=False)
     token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
     access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
+    lifecycle_interval: float = setting(
+        3600.0, "seconds of real time between automatic lifecycle policy runs (0: only on "
+                "POST /_emulator/lifecycle/run)")
+    archive_restore_minutes: float = setting(
+        20.0, "minutes of the emulator's clock a restore from the archive takes (ECR: up to 20)")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -112,6 +117,9 @@ class Settings:
             raise SettingError(f"{describe('threads')} must be at least 1, not {self.threads}")
         if self.keepalive_linger < 0:
             raise SettingError(f"{describe('keepalive_linger')} must not be negative, not {self.keepalive_linger!r}")
+        for name in ("lifecycle_interval", "archive_restore_minutes"):
+            if getattr(self, name) < 0:
+                raise SettingError(f"{describe(name)} must not be negative, not {getattr(self, name)!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
 
