@@ -14,7 +14,8 @@ from flask import jsonify
 
 from ..admin import admin_route, emulator
 from ..lifecycle.plan import EXPIRE, plan
-from ..lifecycle.policy import PolicyError, parse
+from ..errors import InvalidParameterException
+from ..lifecycle.policy import parse
 from ..store import archive
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ def apply(backend, repo, now) -> dict[str, list[str]]:
         return done
     try:
         rules = parse(repo.lifecycle_policy_text)
-    except PolicyError:  # stored policies were checked when put; never fail a whole run
+    except InvalidParameterException:  # stored policies were checked when put; never fail a whole run
         log.exception("lifecycle policy of %s does not parse", repo.arn)
         return done
     for decision in plan(repo, rules, now):
@@ -37,8 +38,9 @@ def apply(backend, repo, now) -> dict[str, list[str]]:
         if decision.action == EXPIRE:
             backend.delete_image(repo, image.digest)
             done["expired"].append(image.digest)
-        elif not archive.is_archived(image):
-            archive.archive(repo, image, now)
+        else:  # an image that went with an earlier one (a referrer, an index's manifest) is counted too
+            if not archive.is_archived(image):
+                archive.archive(repo, image, now)
             done["transitioned"].append(image.digest)
     repo.lifecycle_evaluated_at = now
     return done

@@ -59,23 +59,22 @@ class Rule:
     target_storage_class: str | None = None
 
 
-class PolicyError(InvalidParameterException):
-    def __init__(self, detail: str) -> None:
-        super().__init__("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
-                         f"'Lifecycle policy validation failure: {detail}'")
+def invalid_policy(detail: str) -> InvalidParameterException:
+    return InvalidParameterException("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
+                                     f"'Lifecycle policy validation failure: {detail}'")
 
 
 def parse(text: str) -> list[Rule]:
-    """The rules of ``text`` in priority order; raises :class:`PolicyError` as ECR would."""
+    """The rules of ``text`` in priority order; raises InvalidParameterException as ECR would."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
-        raise PolicyError("Could not map policyString into LifecyclePolicy.") from None
+        raise invalid_policy("Could not map policyString into LifecyclePolicy.") from None
     _object(document, _TOP, ("rules",))
     rules = document["rules"]
     _type(rules, "array")
     if not rules:
-        raise PolicyError("array is too short: must have at least 1 elements but instance has 0 elements")
+        raise invalid_policy("array is too short: must have at least 1 elements but instance has 0 elements")
     parsed = [_rule(rule) for rule in rules]
     _check_together(parsed)
     return sorted(parsed, key=lambda rule: rule.priority)
@@ -98,7 +97,7 @@ def _json_type(value) -> str:
 
 def _type(value, wanted: str) -> None:
     if _json_type(value) != wanted:
-        raise PolicyError(f"instance type ({_json_type(value)}) does not match any allowed primitive type "
+        raise invalid_policy(f"instance type ({_json_type(value)}) does not match any allowed primitive type "
                           f'(allowed: ["{wanted}"])')
 
 
@@ -106,10 +105,10 @@ def _object(value, allowed: set[str], required: tuple[str, ...]) -> None:
     _type(value, "object")
     missing = [key for key in required if key not in value]
     if missing:
-        raise PolicyError(f"object has missing required properties ({_list(missing)})")
+        raise invalid_policy(f"object has missing required properties ({_list(missing)})")
     extra = sorted(set(value) - allowed)
     if extra:
-        raise PolicyError(f"object instance has properties which are not allowed by the schema: {_list(extra)}")
+        raise invalid_policy(f"object instance has properties which are not allowed by the schema: {_list(extra)}")
 
 
 def _list(names) -> str:
@@ -119,25 +118,25 @@ def _list(names) -> str:
 def _enum(value, allowed: tuple[str, ...]) -> str:
     _type(value, "string")
     if value not in allowed:
-        raise PolicyError(f"instance value ({json.dumps(value)}) not found in enum (possible values: {_list(allowed)})")
+        raise invalid_policy(f"instance value ({json.dumps(value)}) not found in enum (possible values: {_list(allowed)})")
     return value
 
 
 def _integer(value, minimum: int) -> int:
     _type(value, "integer")
     if value < minimum:
-        raise PolicyError(f"numeric instance is lower than the required minimum (minimum: {minimum}, found: {value})")
+        raise invalid_policy(f"numeric instance is lower than the required minimum (minimum: {minimum}, found: {value})")
     return int(value)
 
 
 def _strings(value) -> tuple[str, ...]:
     _type(value, "array")
     if not value:
-        raise PolicyError("array is too short: must have at least 1 elements but instance has 0 elements")
+        raise invalid_policy("array is too short: must have at least 1 elements but instance has 0 elements")
     for item in value:
         _type(item, "string")
         if not item:
-            raise PolicyError("string \"\" is too short (length: 0, required minimum: 1)")
+            raise invalid_policy("string \"\" is too short (length: 0, required minimum: 1)")
     return tuple(value)
 
 
@@ -157,7 +156,7 @@ def _rule(rule) -> Rule:
         _enum(count_unit, ("days",))
     # the schema's oneOf: a count rule has no unit, an age rule must have one
     if (count_type in AGE_TYPES) != (count_unit is not None):
-        raise PolicyError("instance failed to match exactly one schema (matched 0 out of 2)")
+        raise invalid_policy("instance failed to match exactly one schema (matched 0 out of 2)")
     count_number = _integer(selection["countNumber"], 1)
     storage_class = _enum(selection.get("storageClass", "standard"), STORAGE_CLASSES)
     prefixes = _strings(selection["tagPrefixList"]) if "tagPrefixList" in selection else ()
@@ -178,31 +177,31 @@ def _rule(rule) -> Rule:
 def _check_rule(rule: Rule) -> None:
     where = f"rule with rulePriority {rule.priority}"
     if rule.tag_status == "tagged" and not (rule.prefixes or rule.patterns):
-        raise PolicyError(f"The {where} has tagStatus 'tagged' and must specify tagPrefixList or tagPatternList")
+        raise invalid_policy(f"The {where} has tagStatus 'tagged' and must specify tagPrefixList or tagPatternList")
     if rule.tag_status != "tagged" and (rule.prefixes or rule.patterns):
-        raise PolicyError(f"The {where} has tagStatus '{rule.tag_status}' and must not specify "
+        raise invalid_policy(f"The {where} has tagStatus '{rule.tag_status}' and must not specify "
                           "tagPrefixList or tagPatternList")
     for pattern in rule.patterns:
         if pattern.count("*") > MAX_WILDCARDS:
-            raise PolicyError(f"The tag pattern '{pattern}' of the {where} has more than {MAX_WILDCARDS} "
+            raise invalid_policy(f"The tag pattern '{pattern}' of the {where} has more than {MAX_WILDCARDS} "
                               "wildcards (*)")
     if rule.count_type == "sinceImageTransitioned" and rule.storage_class != "archive":
-        raise PolicyError(f"The {where} has countType 'sinceImageTransitioned' and must specify "
+        raise invalid_policy(f"The {where} has countType 'sinceImageTransitioned' and must specify "
                           "storageClass 'archive'")
     if rule.storage_class == "archive" and rule.count_type != "sinceImageTransitioned":
-        raise PolicyError(f"The {where} has storageClass 'archive', which requires countType "
+        raise invalid_policy(f"The {where} has storageClass 'archive', which requires countType "
                           "'sinceImageTransitioned'")
     if rule.action == "transition":
         if rule.target_storage_class is None:
-            raise PolicyError(f"The {where} has action type 'transition' and must specify targetStorageClass")
+            raise invalid_policy(f"The {where} has action type 'transition' and must specify targetStorageClass")
         if rule.storage_class == "archive":
-            raise PolicyError(f"The {where} selects images in the archive storage class, which can only be "
+            raise invalid_policy(f"The {where} selects images in the archive storage class, which can only be "
                               "expired, not transitioned")
     elif rule.target_storage_class is not None:
-        raise PolicyError(f"The {where} has action type '{rule.action}'; targetStorageClass can only be "
+        raise invalid_policy(f"The {where} has action type '{rule.action}'; targetStorageClass can only be "
                           "specified with action type 'transition'")
     if rule.storage_class == "archive" and rule.action == "expire" and rule.count_number < MIN_ARCHIVE_DAYS:
-        raise PolicyError(f"The {where} expires archived images after {rule.count_number} days; archived "
+        raise invalid_policy(f"The {where} expires archived images after {rule.count_number} days; archived "
                           f"images have a minimum storage duration of {MIN_ARCHIVE_DAYS} days")
 
 
@@ -213,7 +212,7 @@ def _check_together(rules: list[Rule]) -> None:
     seen: set[int] = set()
     for rule in rules:
         if rule.priority in seen:
-            raise PolicyError(f"The rulePriority {rule.priority} is used by more than one rule; "
+            raise invalid_policy(f"The rulePriority {rule.priority} is used by more than one rule; "
                               "every rule must have a unique rulePriority")
         seen.add(rule.priority)
     for storage_class in STORAGE_CLASSES:
@@ -223,10 +222,10 @@ def _check_together(rules: list[Rule]) -> None:
         highest = max(rule.priority for rule in group)
         for rule in group:
             if rule.tag_status == "any" and rule.priority != highest:
-                raise PolicyError(f"The rule with rulePriority {rule.priority} has tagStatus 'any' and must "
+                raise invalid_policy(f"The rule with rulePriority {rule.priority} has tagStatus 'any' and must "
                                   f"have the highest rulePriority of the rules for the {storage_class} "
                                   "storage class")
         untagged = sorted(rule.priority for rule in group if rule.tag_status == "untagged")
         if len(untagged) > 1:
-            raise PolicyError(f"Only one rule can select untagged images; rules with rulePriority "
+            raise invalid_policy(f"Only one rule can select untagged images; rules with rulePriority "
                               f"{untagged} have tagStatus 'untagged'")

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ecr_emulator.lifecycle.policy import PolicyError, parse
+from ecr_emulator.errors import InvalidParameterException
+from ecr_emulator.lifecycle.policy import parse
 
 PREFIX = ("Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: "
           "'Lifecycle policy validation failure: ")
@@ -21,7 +22,7 @@ def _rule(priority=1, selection=None, action=None, **extra):
 
 def _error(document) -> str:
     text = document if isinstance(document, str) else json.dumps(document)
-    with pytest.raises(PolicyError) as info:
+    with pytest.raises(InvalidParameterException) as info:
         parse(text)
     message = info.value.message
     assert message.startswith(PREFIX) and message.endswith("'")
