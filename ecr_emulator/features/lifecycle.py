@@ -13,8 +13,8 @@ import logging
 from flask import jsonify
 
 from ..admin import admin_route, emulator
-from ..lifecycle.plan import EXPIRE, plan
 from ..errors import InvalidParameterException
+from ..lifecycle.plan import EXPIRE, plan
 from ..lifecycle.policy import parse
 from ..store import archive
 
