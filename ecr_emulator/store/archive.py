@@ -56,6 +56,13 @@ def last_activated_at(image: Image, now: datetime) -> datetime | None:
     return None
 
 
+def blob_archived(repo: Repository, digest: str) -> bool:
+    """Whether every image of ``repo`` that uses the blob ``digest`` is archived (and one does):
+    the layer is ``ARCHIVED`` for BatchCheckLayerAvailability and cannot be downloaded."""
+    users = [image for image in repo.images.values() if digest in image.blobs]
+    return bool(users) and all(image.storage_class == ARCHIVE for image in users)
+
+
 def matches(image: Image, wanted: str | None, now: datetime) -> bool:
     """The ``imageStatus`` / ``artifactStatus`` filters: ACTIVE when not given, or ANY."""
     wanted = wanted or ACTIVE

@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from ecr_emulator.testing.images import make_image, make_index
+from ecr_emulator.testing.images import digest_of, make_image, make_index
 
 from ..registry.client import Registry, authorization_token, expect_error
 from .test_layers import error_of, push_image
@@ -158,3 +158,20 @@ def test_unknown_and_malformed_images(ecr, repo):
         ecr.update_image_storage_class(repositoryName="missing", imageId={"imageTag": "v1"},
                                        targetStorageClass="ARCHIVE")
     assert error_of(info)["Code"] == "RepositoryNotFoundException"
+
+
+def test_layers_of_archived_images_only_are_archived(ecr, repo):
+    image = make_image("layers", layers=1)
+    shared = make_image("shared", layers=1)
+    push_image(ecr, repo, image, "v1")
+    push_image(ecr, repo, shared, "v2")
+    layer = next(d for d in image.blobs if d != digest_of(image.config))
+    _update(ecr, repo, "ARCHIVE", imageTag="v1")
+    checked = ecr.batch_check_layer_availability(repositoryName=repo, layerDigests=[layer])["layers"]
+    assert [entry["layerAvailability"] for entry in checked] == ["ARCHIVED"]
+    with pytest.raises(ClientError) as info:
+        ecr.get_download_url_for_layer(repositoryName=repo, layerDigest=layer)
+    assert error_of(info)["Code"] == "LayerInaccessibleException"
+    other_layer = next(d for d in shared.blobs if d != digest_of(shared.config))
+    checked = ecr.batch_check_layer_availability(repositoryName=repo, layerDigests=[other_layer])["layers"]
+    assert [entry["layerAvailability"] for entry in checked] == ["AVAILABLE"]
