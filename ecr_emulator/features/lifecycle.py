@@ -31,6 +31,7 @@ def apply(backend, repo, now) -> dict[str, list[str]]:
     except InvalidParameterException:  # stored policies were checked when put; never fail a whole run
         log.exception("lifecycle policy of %s does not parse", repo.arn)
         return done
+    linked = archive.links(repo)
     for decision in plan(repo, rules, now):
         image = repo.images.get(decision.image.digest)
         if image is None:
@@ -40,7 +41,7 @@ def apply(backend, repo, now) -> dict[str, list[str]]:
             done["expired"].append(image.digest)
         else:  # an image that went with an earlier one (a referrer, an index's manifest) is counted too
             if not archive.is_archived(image):
-                archive.archive(repo, image, now)
+                archive.archive(repo, image, now, linked)
             done["transitioned"].append(image.digest)
     repo.lifecycle_evaluated_at = now
     return done

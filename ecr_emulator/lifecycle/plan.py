@@ -58,8 +58,9 @@ def plan(repo: Repository, rules: list[Rule], now: datetime) -> list[Decision]:
                 continue  # being restored: acted on once its restore completes
             decided[image.digest] = Decision(image, rule, action)
         claimed.update(image.digest for image in matching)
-    _add_referrers(repo, decided)
-    _keep_referenced(repo, decided, now)
+    linked = archive.links(repo)
+    _add_referrers(linked, decided)
+    _keep_referenced(repo, linked, decided)
     return sorted(decided.values(), key=lambda d: (d.image.pushed_at, d.image.digest))
 
 
@@ -93,20 +94,21 @@ def _age_from(rule: Rule, image: Image) -> datetime:
     return image.pushed_at
 
 
-def _add_referrers(repo: Repository, decided: dict[str, Decision]) -> None:
+def _add_referrers(linked: archive.Links, decided: dict[str, Decision]) -> None:
     """Referrers of an expired or archived subject go with it (recursively), by the same rule."""
     pending = list(decided.values())
     while pending:
         subject = pending.pop()
-        for image in repo.images.values():
-            if image.subject == subject.image.digest and image.digest not in decided:
-                if subject.action == TRANSITION and archive.is_archived(image):
-                    continue
-                decided[image.digest] = Decision(image, subject.rule, subject.action)
-                pending.append(decided[image.digest])
+        for image in linked.referrers.get(subject.image.digest, ()):
+            if image.digest in decided:
+                continue
+            if subject.action == TRANSITION and archive.is_archived(image):
+                continue
+            decided[image.digest] = Decision(image, subject.rule, subject.action)
+            pending.append(decided[image.digest])
 
 
-def _keep_referenced(repo: Repository, decided: dict[str, Decision], now: datetime) -> None:
+def _keep_referenced(repo: Repository, linked: archive.Links, decided: dict[str, Decision]) -> None:
     """Drop images an index that stays (in their class) still references, until none is left.
 
     An expired image must not be referenced by an index that remains; an archived one by an
@@ -117,9 +119,7 @@ def _keep_referenced(repo: Repository, decided: dict[str, Decision], now: dateti
     while changed:
         changed = False
         for digest, decision in list(decided.items()):
-            for parent in repo.images.values():
-                if digest not in parent.children:
-                    continue
+            for parent in linked.parents.get(digest, ()):
                 going = decided.get(parent.digest)
                 if decision.action == EXPIRE:
                     stays = going is None or going.action != EXPIRE
@@ -130,9 +130,9 @@ def _keep_referenced(repo: Repository, decided: dict[str, Decision], now: dateti
                     changed = True
                     break
         for decision in list(decided.values()):
-            if decision.action != TRANSITION:
+            if decision.action != TRANSITION or not decision.image.children:
                 continue
-            for child in archive.companions(repo, decision.image, archive.ARCHIVE):
+            for child in archive.companions(repo, decision.image, archive.ARCHIVE, linked):
                 if child.digest not in decided and not archive.is_archived(child):
                     decided[child.digest] = Decision(child, decision.rule, TRANSITION)
                     changed = True

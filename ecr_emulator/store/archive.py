@@ -19,6 +19,7 @@ Every function here is called with ``Backend.lock`` held.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import ImageStorageClassUpdateNotSupportedException
@@ -77,27 +78,47 @@ def _describe(repo: Repository, image: Image) -> str:
     return f"The image with digest '{image.digest}' in the repository with name '{repo.name}'"
 
 
-def _active_parents(repo: Repository, image: Image) -> list[str]:
-    return sorted(p.digest for p in repo.images.values()
-                  if image.digest in p.children and p.storage_class != ARCHIVE)
+@dataclass
+class Links:
+    """Who points at whom in a repository, looked up once for many images (not stored)."""
+
+    #: subject digest -> images whose OCI ``subject`` it is
+    referrers: dict[str, list[Image]] = field(default_factory=dict)
+    #: manifest digest -> image indexes that reference it
+    parents: dict[str, list[Image]] = field(default_factory=dict)
 
 
-def companions(repo: Repository, image: Image, target: str) -> list[Image]:
+def links(repo: Repository) -> Links:
+    found = Links()
+    for image in repo.images.values():
+        if image.subject is not None:
+            found.referrers.setdefault(image.subject, []).append(image)
+        for child in image.children:
+            found.parents.setdefault(child, []).append(image)
+    return found
+
+
+def _active_parents(repo: Repository, image: Image, linked: Links) -> list[str]:
+    return sorted(p.digest for p in linked.parents.get(image.digest, ())
+                  if p.storage_class != ARCHIVE and p.digest in repo.images)
+
+
+def companions(repo: Repository, image: Image, target: str, linked: Links | None = None) -> list[Image]:
     """``image`` and what moves with it to ``target`` (referrers; an index's manifests)."""
+    linked = linked or links(repo)
     moving: dict[str, Image] = {}
     pending = [image]
     while pending:
         current = pending.pop()
-        if current.digest in moving:
+        if current.digest in moving or current.digest not in repo.images:
             continue
         moving[current.digest] = current
-        pending.extend(i for i in repo.images.values() if i.subject == current.digest)
+        pending.extend(linked.referrers.get(current.digest, ()))
         for child in current.children:
             found = repo.images.get(child)
             if found is None:
                 continue
-            if target == ARCHIVE and any(p not in moving and p != current.digest
-                                         for p in _active_parents(repo, found)):
+            if target == ARCHIVE and any(p not in moving for p in _active_parents(repo, found, linked)):
                 continue  # another index still serves it
             pending.append(found)
     return list(moving.values())
@@ -111,15 +132,15 @@ def check_archive(repo: Repository, image: Image, now: datetime) -> None:
     if current == ACTIVATING:
         raise _not_supported(f"{_describe(repo, image)} is being restored from the archive; it can be "
                              "archived again once its status is ACTIVE.")
-    parents = _active_parents(repo, image)
+    parents = _active_parents(repo, image, links(repo))
     if parents:
         raise _not_supported(f"{_describe(repo, image)} is referenced by the image index(es) {parents}; "
                              "archive the image index instead.")
 
 
-def archive(repo: Repository, image: Image, now: datetime) -> list[Image]:
+def archive(repo: Repository, image: Image, now: datetime, linked: Links | None = None) -> list[Image]:
     """Move ``image`` (with its companions) to the archive; returns every image moved."""
-    moved = [i for i in companions(repo, image, ARCHIVE) if i.storage_class != ARCHIVE]
+    moved = [i for i in companions(repo, image, ARCHIVE, linked) if i.storage_class != ARCHIVE]
     for item in moved:
         item.storage_class = ARCHIVE
         item.archived_at = now
