@@ -118,11 +118,13 @@ def test_pushing_an_archived_image_again_restores_it_at_once(ecr, repo, registry
     assert _pull(registry, repo, "v1").status_code == 200
 
 
-def test_referrers_follow_their_subject_and_honour_the_artifact_status_filter(ecr, repo):
+def test_referrers_follow_their_subject_and_honour_the_artifact_status_filter(ecr, repo, registry):
     subject = make_image("subject", layers=1)
     push_image(ecr, repo, subject, "v1")
     signature = make_image("sig", layers=1, artifact_type=SIGNATURE, subject=subject.descriptor())
     push_image(ecr, repo, signature)
+    served = registry.get(f"/v2/{repo}/referrers/{subject.digest}").json()["manifests"]
+    assert [m["digest"] for m in served] == [signature.digest]
     _update(ecr, repo, "ARCHIVE", imageTag="v1")
 
     def referrers(status=None):
@@ -131,6 +133,8 @@ def test_referrers_follow_their_subject_and_honour_the_artifact_status_filter(ec
         return [(r["digest"], r["artifactStatus"]) for r in found["referrers"]]
 
     assert referrers() == []
+    served = registry.get(f"/v2/{repo}/referrers/{subject.digest}").json()["manifests"]
+    assert served == []
     assert referrers("ARCHIVED") == referrers("ANY") == [(signature.digest, "ARCHIVED")]
     assert _detail(ecr, repo, signature.digest)["imageStatus"] == "ARCHIVED"
 
