@@ -16,6 +16,7 @@ __all__ = [
     "ImageAlreadyExistsException",
     "ImageDigestDoesNotMatchException",
     "ImageNotFoundException",
+    "ImageStorageClassUpdateNotSupportedException",
     "ImageTagAlreadyExistsException",
     "InvalidLayerException",
     "InvalidLayerPartException",
@@ -25,6 +26,9 @@ __all__ = [
     "LayerInaccessibleException",
     "LayerPartTooSmallException",
     "LayersNotFoundException",
+    "LifecyclePolicyNotFoundException",
+    "LifecyclePolicyPreviewInProgressException",
+    "LifecyclePolicyPreviewNotFoundException",
     "LimitExceededException",
     "ReferencedImagesNotFoundException",
     "RegistryNotFoundException",
@@ -187,3 +191,34 @@ class ScanNotFoundException(AwsError):
 
 class UnsupportedImageTypeException(AwsError):
     pass
+
+
+class ImageStorageClassUpdateNotSupportedException(AwsError):
+    pass
+
+
+class LifecyclePolicyNotFoundException(AwsError):
+    @classmethod
+    def named(cls, name: str, registry_id: str) -> "LifecyclePolicyNotFoundException":
+        return cls(
+            f"Lifecycle policy does not exist for the repository with name '{name}' "
+            f"in the registry with id '{registry_id}'"
+        )
+
+
+class LifecyclePolicyPreviewInProgressException(AwsError):
+    @classmethod
+    def named(cls, name: str, registry_id: str) -> "LifecyclePolicyPreviewInProgressException":
+        return cls(
+            f"Previous lifecycle policy preview request has not completed for the repository with name "
+            f"'{name}' in the registry with id '{registry_id}'. Wait and try again."
+        )
+
+
+class LifecyclePolicyPreviewNotFoundException(AwsError):
+    @classmethod
+    def named(cls, name: str, registry_id: str) -> "LifecyclePolicyPreviewNotFoundException":
+        return cls(
+            f"Lifecycle policy preview does not exist for the repository with name '{name}' "
+            f"in the registry with id '{registry_id}'"
+        )

@@ -108,6 +108,13 @@ class Settings:
         "", "directory of OSV-format vulnerability records the scanner matches images against "
             "(default: the small demo feed shipped with the package)")
 
+
+    lifecycle_interval: float = setting(
+        3600.0, "seconds of real time between automatic lifecycle policy runs (0: only on "
+                "POST /_emulator/lifecycle/run)")
+    archive_restore_minutes: float = setting(
+        20.0, "minutes of the emulator's clock a restore from the archive takes (ECR: up to 20)")
+
     def __post_init__(self) -> None:
         for f in fields(self):
             choices = f.metadata.get("choices")
@@ -137,6 +144,11 @@ class Settings:
                 raise SettingError(f"{describe('credentials_file')}: {error}") from None
         if self.vuln_db and not os.path.isdir(self.vuln_db):
             raise SettingError(f"{describe('vuln_db')} must be a directory of OSV records, not {self.vuln_db!r}")
+
+
+        for name in ("lifecycle_interval", "archive_restore_minutes"):
+            if getattr(self, name) < 0:
+                raise SettingError(f"{describe(name)} must not be negative, not {getattr(self, name)!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
 

@@ -9,11 +9,13 @@ from . import (  # noqa: F401  (registers)
     auth,
     images,
     layers,
+    lifecycle,
     policies,
     public,
     registry,
     repositories,
     scanning,
+    storage_class,
     tagging,
 )
 from ._registry import ECR, ECR_PUBLIC

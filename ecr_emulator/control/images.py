@@ -15,7 +15,7 @@ from ..errors import (
     RegistryNotFoundException,
 )
 from ..features.scanning.shapes import image_scan_fields
-from ..store import PUBLIC, Image, Repository
+from ..store import PUBLIC, Image, Repository, archive
 from ..store import images as store
 from ._registry import both, ecr, ecr_public
 from .context import public_alias
@@ -83,7 +83,7 @@ def failure(image_id: dict, code: str, reason: str) -> dict:
     return {"imageId": dict(image_id), "failureCode": code, "failureReason": reason}
 
 
-def image_detail(repo: Repository, image: Image) -> dict:
+def image_detail(repo: Repository, image: Image, now) -> dict:
     """An ``ImageDetail`` (ECR Public's shape is a subset: the serializer drops the rest)."""
     detail = {
         "registryId": repo.account,
@@ -95,18 +95,14 @@ def image_detail(repo: Repository, image: Image) -> dict:
         "artifactMediaType": image.artifact_media_type,
         "lastRecordedPullTime": image.last_pulled_at,
         "subjectManifestDigest": image.subject,
-        # storage classes (archive) are not emulated: every image is in the standard class
-        "imageStatus": "ACTIVE",
         **image_scan_fields(image),
+        "imageStatus": archive.status(image, now),
+        "lastArchivedAt": image.archived_at,
+        "lastActivatedAt": archive.last_activated_at(image, now),
     }
     if image.tags:
         detail["imageTags"] = list(image.tags)
     return detail
-
-
-def _image_status_matches(wanted: str | None) -> bool:
-    """Every emulated image is ACTIVE; the default filter is ACTIVE."""
-    return (wanted or "ACTIVE") in ("ACTIVE", "ANY")
 
 
 def _tag_status_matches(image: Image, wanted: str | None) -> bool:
@@ -154,6 +150,10 @@ def batch_get_image(ctx, repository_name, image_ids, registry_id=None, accepted_
         image = None
         if problem is None:
             image, problem = resolve(repo, image_id)
+        if problem is None and not archive.is_pullable(image, ctx.now):
+            # ECR answers a pull of an archived image as not found (a registry pull: 404)
+            problem = ("ImageNotFound", f"{NOT_FOUND}: the image is {archive.status(image, ctx.now)}; "
+                                        "restore it with UpdateImageStorageClass (targetStorageClass STANDARD)")
         if problem is None and accepted and image.media_type not in accepted:
             # ECR converts a manifest to an accepted type only when pulled by tag, and only
             # from Docker schema 2 / OCI towards older formats (see ECR_REFERENCE §5.2); the
@@ -209,14 +209,15 @@ def describe_images(ctx, repository_name, registry_id=None, image_ids=None, next
             if image is None:
                 raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)
             found.setdefault(image.digest, image)
-        return {"imageDetails": [image_detail(repo, i) for i in found.values()]}
+        return {"imageDetails": [image_detail(repo, i, ctx.now) for i in found.values()]}
     wanted = filter or {}
     matching = [
         image for image in repo.images.values()
-        if _tag_status_matches(image, wanted.get("tagStatus")) and _image_status_matches(wanted.get("imageStatus"))
+        if _tag_status_matches(image, wanted.get("tagStatus"))
+        and archive.matches(image, wanted.get("imageStatus"), ctx.now)
     ]
     page, token = paginate(matching, next_token, max_results, scope=_scope(ctx, "DescribeImages", repo))
-    return {"imageDetails": [image_detail(repo, i) for i in page], "nextToken": token}
+    return {"imageDetails": [image_detail(repo, i, ctx.now) for i in page], "nextToken": token}
 
 
 @ecr("ListImages")
@@ -224,14 +225,14 @@ def list_images(ctx, repository_name, registry_id=None, next_token=None, max_res
     repo = ctx.repository(repository_name, registry_id, "ListImages")
     wanted = filter or {}
     ids = []
-    if _image_status_matches(wanted.get("imageStatus")):
-        for image in repo.images.values():
-            if not _tag_status_matches(image, wanted.get("tagStatus")):
-                continue
-            if image.tags:
-                ids.extend({"imageDigest": image.digest, "imageTag": tag} for tag in image.tags)
-            else:
-                ids.append({"imageDigest": image.digest})
+    for image in repo.images.values():
+        if not (_tag_status_matches(image, wanted.get("tagStatus"))
+                and archive.matches(image, wanted.get("imageStatus"), ctx.now)):
+            continue
+        if image.tags:
+            ids.extend({"imageDigest": image.digest, "imageTag": tag} for tag in image.tags)
+        else:
+            ids.append({"imageDigest": image.digest})
     page, token = paginate(ids, next_token, max_results, scope=_scope(ctx, "ListImages", repo))
     return {"imageIds": page, "nextToken": token}
 
@@ -349,21 +350,20 @@ def list_image_referrers(ctx, repository_name, subject_id, registry_id=None, fil
         raise invalid("subjectId.imageDigest", f"must satisfy regular expression '{DIGEST_PATTERN}'")
     wanted = filter or {}
     types = set(wanted.get("artifactTypes") or ())
-    referrers = []
-    if _image_status_matches(wanted.get("artifactStatus")):
-        referrers = [
-            image for image in store.referrers_of(repo, subject)
-            if not types or image.artifact_type in types
-        ]
+    referrers = [
+        image for image in store.referrers_of(repo, subject)
+        if (not types or image.artifact_type in types)
+        and archive.matches(image, wanted.get("artifactStatus"), ctx.now)
+    ]
     page, token = paginate(referrers, next_token, max_results, default=50,
                            scope=_scope(ctx, f"ListImageReferrers:{subject}", repo))
-    return {"referrers": [_referrer(image) for image in page], "nextToken": token}
+    return {"referrers": [_referrer(image, ctx.now) for image in page], "nextToken": token}
 
 
-def _referrer(image: Image) -> dict:
+def _referrer(image: Image, now) -> dict:
     referrer = {
         "digest": image.digest, "mediaType": image.media_type, "size": len(image.manifest),
-        "artifactType": image.artifact_type, "artifactStatus": "ACTIVE",
+        "artifactType": image.artifact_type, "artifactStatus": archive.status(image, now),
     }
     if image.annotations:
         referrer["annotations"] = dict(image.annotations)

@@ -20,7 +20,7 @@ from ..errors import (
     LimitExceededException,
     UploadNotFoundException,
 )
-from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository
+from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository, archive
 from ..store import images as store
 from ..tokens import DownloadClaims
 from ._registry import both, ecr
@@ -64,7 +64,7 @@ def batch_check_layer_availability(ctx, repository_name, layer_digests, registry
     it) its media type. A well-formed digest the repository does not link is a
     ``MissingLayerDigest`` failure ("Could not find layer"), the answer reported for ECR by
     its users (not stated in AWS's documentation); the emulator never answers UNAVAILABLE,
-    which the model allows. A malformed digest is ``InvalidLayerDigest``."""
+    which the model allows. A layer only archived images use is ARCHIVED. A malformed digest is ``InvalidLayerDigest``."""
     repo = repository(ctx, repository_name, registry_id, "BatchCheckLayerAvailability")
     linked = {d for d in layer_digests if d in repo.blobs}
     media_types = _media_types(repo, linked) if linked else {}
@@ -82,7 +82,8 @@ def batch_check_layer_availability(ctx, repository_name, layer_digests, registry
             failures.append({"layerDigest": digest, "failureCode": "MissingLayerDigest",
                              "failureReason": "Could not find layer"})
             continue
-        layers.append({"layerDigest": digest, "layerAvailability": "AVAILABLE", "layerSize": blob.size,
+        availability = "ARCHIVED" if archive.blob_archived(repo, digest) else "AVAILABLE"
+        layers.append({"layerDigest": digest, "layerAvailability": availability, "layerSize": blob.size,
                        "mediaType": media_types.get(digest)})
     return {"layers": layers, "failures": failures}
 
@@ -167,6 +168,10 @@ def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=N
             f"'{repo.name}' in the registry with id '{repo.account}'")
     if not any(layer_digest in image.blobs for image in repo.images.values()):
         raise LayerInaccessibleException.named(layer_digest, repo.name, repo.account)
+    if archive.blob_archived(repo, layer_digest):
+        raise LayerInaccessibleException(
+            f"The layer with digest '{layer_digest}' in the repository with name '{repo.name}' in the registry "
+            f"with id '{repo.account}' belongs to archived images only; restore an image first")
     claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, layer_digest,
                             ctx.now + DOWNLOAD_URL_TTL)
     token = ctx.tokens.sign_download(claims)

@@ -9,10 +9,10 @@ subscribes to the store's events (``backend.events``) and schedules periodic wor
 
 from __future__ import annotations
 
-from . import scanning
+from . import lifecycle, scanning
 
 #: ``install(emulator)`` of every feature, in order
-INSTALLERS: list = [scanning.install]
+INSTALLERS: list = [scanning.install, lifecycle.install]
 
 
 def install(emulator) -> None:

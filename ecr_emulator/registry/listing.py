@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..store.archive import is_pullable
 from ..store.images import referrers_of
 from ..store.manifests import OCI_INDEX
 from . import http
@@ -29,7 +30,8 @@ def catalog(ctx):
 
 def referrers(ctx, name: str, digest: str):
     """An OCI image index of the manifests whose ``subject`` is ``digest`` (an empty one when
-    there are none: the subject itself need not exist)."""
+    there are none: the subject itself need not exist); archived ones are left out, as they
+    cannot be pulled."""
     repo = ctx.repository(name)
     digest = http.digest(digest)
     wanted = ctx.request.args.getlist("artifactType")
@@ -37,8 +39,8 @@ def referrers(ctx, name: str, digest: str):
         found = sorted(referrers_of(repo, digest), key=lambda image: (image.pushed_at, image.digest))
         descriptors = []
         for image in found:
-            if wanted and image.artifact_type not in wanted:
-                continue
+            if (wanted and image.artifact_type not in wanted) or not is_pullable(image, ctx.now):
+                continue  # an archived referrer is not served (ListImageReferrers lists it on request)
             descriptor = {"mediaType": image.media_type, "digest": image.digest, "size": len(image.manifest)}
             if image.artifact_type:
                 descriptor["artifactType"] = image.artifact_type

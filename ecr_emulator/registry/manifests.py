@@ -9,6 +9,7 @@ serves the stored bytes with their own media type -- no conversion: a client who
 from __future__ import annotations
 
 from ..errors import ImageAlreadyExistsException
+from ..store.archive import is_pullable, status
 from ..store.digests import sha256_digest
 from ..store.images import parents_of, record_pull
 from ..store.manifests import MAX_MANIFEST_BYTES
@@ -46,6 +47,10 @@ def get_manifest(ctx, name: str, reference: str):
         image = repo.image_for(tag=tag, digest=digest)
         if image is None:
             raise _not_found(reference)
+        if not is_pullable(image, ctx.now):
+            raise RegistryError("MANIFEST_UNKNOWN", f"The image is {status(image, ctx.now)}: archived images "
+                                "cannot be pulled until they are restored (UpdateImageStorageClass).",
+                                detail={"reference": reference, "imageStatus": status(image, ctx.now)})
         if not _accepts(ctx.request, image.media_type):
             raise RegistryError(
                 "MANIFEST_UNKNOWN",

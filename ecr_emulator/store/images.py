@@ -14,6 +14,8 @@ from ..errors import (
     LayersNotFoundException,
     ReferencedImagesNotFoundException,
 )
+from . import archive
+from .archive import ARCHIVE
 from .blobs import Blob, BlobStore
 from .digests import sha256_digest
 from .manifests import ParsedManifest, manifest_error, parse_manifest
@@ -63,13 +65,17 @@ def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type
                 f"The image tag '{tag}' already exists in the '{repo.name}' repository and cannot be "
                 "overwritten because the tag is immutable."
             )
-    if existing is not None and (tag is None or repo.tag_index.get(tag) == actual):
+    archived = existing is not None and existing.storage_class == ARCHIVE
+    if existing is not None and not archived and (tag is None or repo.tag_index.get(tag) == actual):
         raise ImageAlreadyExistsException(
             f"Image with digest '{actual}'" + (f" and tag '{tag}'" if tag else "")
             + f" already exists in the repository with name '{repo.name}' in registry with id '{repo.account}'"
         )
     image = existing or _new_image(repo, blobs, parsed, actual, manifest, now)
     repo.images[actual] = image
+    if archived:
+        # pushing an archived image again restores it at once (ECR's user guide)
+        archive.restore(repo, image, completes_at=now)
     if tag is not None:
         _move_tag(repo, tag, image, now)
     return image

@@ -38,6 +38,25 @@ class Image:
     scan: ImageScan | None = None
 
 
+    #: ``STANDARD`` or ``ARCHIVE`` (``store/archive.py`` moves images between them)
+    storage_class: str = "STANDARD"
+    #: when the image last went to the archive
+    archived_at: datetime | None = None
+    #: when the image's last restore from the archive completes (in the future: ACTIVATING)
+    activated_at: datetime | None = None
+
+
+@dataclass
+class LifecyclePreview:
+    """The last StartLifecyclePolicyPreview of a repository and, once COMPLETE, its results.
+
+    ``results`` are plain ``LifecyclePolicyPreviewResult`` dicts (``lifecycle/plan.py``)."""
+
+    policy_text: str
+    status: str = "IN_PROGRESS"
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass
 class Repository:
     name: str
@@ -58,6 +77,10 @@ class Repository:
     tagged_at: dict[str, datetime] = field(default_factory=dict)
     #: digests of the blobs this repository links (uploaded to it, mounted, or pushed with an image)
     blobs: dict[str, None] = field(default_factory=dict)
+    lifecycle_policy_text: str | None = None
+    #: when a lifecycle run last evaluated ``lifecycle_policy_text``
+    lifecycle_evaluated_at: datetime | None = None
+    lifecycle_preview: LifecyclePreview | None = None
 
     @property
     def arn(self) -> str:

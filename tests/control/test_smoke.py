@@ -16,6 +16,6 @@ def test_create_and_describe_repository(ecr, url):
 def test_unimplemented_operation_is_a_named_error(ecr):
     ecr.create_repository(repositoryName="app")
     with pytest.raises(ClientError) as info:
-        ecr.get_lifecycle_policy(repositoryName="app")
+        ecr.list_pull_time_update_exclusions()
     assert info.value.response["Error"]["Code"] == "NotImplementedException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -237,8 +237,8 @@ def test_accepted_content_types(url, content_type):
 
 
 def test_not_implemented_operation_is_501_not_a_fake_answer(url):
-    response = call(url, "GetLifecyclePolicy", {"repositoryName": "app"})
-    expect_error(response, "NotImplementedException", status=501, operation="GetLifecyclePolicy")
+    response = call(url, "ListPullTimeUpdateExclusions", {})
+    expect_error(response, "NotImplementedException", status=501, operation="ListPullTimeUpdateExclusions")
 
 
 def test_requests_without_credentials_use_the_default_identity(url):

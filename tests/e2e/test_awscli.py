@@ -110,3 +110,31 @@ def test_ecr_public_describe_registries(aws_cli, url):
     assert registry["registryId"] == ACCOUNT
     assert registry["registryUri"] == f"{url.split('://')[1]}/public-{ACCOUNT}"
     assert registry["aliases"][0]["name"] == f"public-{ACCOUNT}"
+
+
+def test_lifecycle_policy_recipe_of_the_readme(aws_cli, url, ecr):
+    """The README's recipe: put a policy, preview it (the CLI's waiter), advance the clock
+    (a body without Content-Type, as curl -d sends it), run, and the image is gone."""
+    ecr.create_repository(repositoryName="team/app")
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                           "manifests": []})
+    digest = ecr.put_image(repositoryName="team/app", imageManifest=manifest)["image"]["imageId"]["imageDigest"]
+    policy = ('{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged",\n'
+              '  "countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}')
+    aws_cli("ecr", "put-lifecycle-policy", "--repository-name", "team/app", "--lifecycle-policy-text", policy)
+    started = json.loads(aws_cli("ecr", "start-lifecycle-policy-preview", "--repository-name", "team/app").stdout)
+    assert started["status"] in ("IN_PROGRESS", "COMPLETE")
+    aws_cli("ecr", "wait", "lifecycle-policy-preview-complete", "--repository-name", "team/app")
+    preview = json.loads(aws_cli("ecr", "get-lifecycle-policy-preview", "--repository-name", "team/app").stdout)
+    assert preview["status"] == "COMPLETE" and preview["previewResults"] == []
+    assert preview["summary"] == {"expiringImageTotalCount": 0}
+
+    advanced = requests.post(url + "/_emulator/clock/advance", data='{"seconds": 1296000}', timeout=10)
+    assert advanced.status_code == 200, advanced.text
+    ran = requests.post(url + "/_emulator/lifecycle/run", timeout=30).json()["repositories"]
+    assert ran == [{"registryId": ACCOUNT, "region": "us-east-1", "repositoryName": "team/app",
+                    "expired": [digest], "transitioned": []}]
+    images = json.loads(aws_cli("ecr", "describe-images", "--repository-name", "team/app").stdout)
+    assert images["imageDetails"] == []
+    got = json.loads(aws_cli("ecr", "get-lifecycle-policy", "--repository-name", "team/app").stdout)
+    assert json.loads(got["lifecyclePolicyText"]) == json.loads(policy) and "lastEvaluatedAt" in got

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+import requests
 
 from ecr_emulator.control import ECR
 from ecr_emulator.store.manifests import OCI_INDEX, OCI_MANIFEST
@@ -150,3 +151,30 @@ def test_bad_credentials_and_immutable_tags_fail_with_the_registry_message(skope
     denied = skopeo("inspect", "--tls-verify=false", "--creds", "AWS:wrong", f"docker://{uri}:v1", check=False)
     assert denied.returncode != 0
     assert "unauthorized" in denied.stderr.lower() or "authentication required" in denied.stderr.lower()
+
+
+def test_an_archived_image_cannot_be_copied_until_restored_and_a_push_restores_it(skopeo, ecr, creds, tmp_path,
+                                                                                  url):
+    image = make_image("skopeo-archive", layers=1)
+    source = write_oci_layout(str(tmp_path / "src"), image, "v1")
+    uri = _uri(ecr, "team/archived")
+    skopeo("copy", "--dest-tls-verify=false", "--dest-creds", creds, source, f"docker://{uri}:v1")
+    ecr.update_image_storage_class(repositoryName="team/archived", imageId={"imageTag": "v1"},
+                                   targetStorageClass="ARCHIVE")
+    pull = ["copy", "--src-tls-verify=false", "--src-creds", creds, f"docker://{uri}:v1", f"oci:{tmp_path / 'out'}:v1"]
+    refused = skopeo(*pull, check=False)
+    assert refused.returncode != 0 and "manifest unknown" in refused.stderr.lower()
+
+    ecr.update_image_storage_class(repositoryName="team/archived", imageId={"imageTag": "v1"},
+                                   targetStorageClass="STANDARD")
+    assert skopeo(*pull, check=False).returncode != 0  # ACTIVATING
+    requests.post(url + "/_emulator/clock/advance", json={"seconds": 20 * 60 + 1}, timeout=10)
+    skopeo(*pull)
+    assert _layout_manifest(tmp_path / "out") == (image.digest, image.manifest)
+
+    # archived again, then pushed again: active at once
+    ecr.update_image_storage_class(repositoryName="team/archived", imageId={"imageTag": "v1"},
+                                   targetStorageClass="ARCHIVE")
+    skopeo("copy", "--dest-tls-verify=false", "--dest-creds", creds, source, f"docker://{uri}:v1")
+    status = ecr.describe_images(repositoryName="team/archived")["imageDetails"][0]["imageStatus"]
+    assert status == "ACTIVE"
