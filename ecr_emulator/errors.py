@@ -25,6 +25,8 @@ __all__ = [
     "LayerPartTooSmallException",
     "LayersNotFoundException",
     "LimitExceededException",
+    "PullThroughCacheRuleAlreadyExistsException",
+    "PullThroughCacheRuleNotFoundException",
     "ReferencedImagesNotFoundException",
     "RegistryNotFoundException",
     "RegistryPolicyNotFoundException",
@@ -33,8 +35,16 @@ __all__ = [
     "RepositoryNotEmptyException",
     "RepositoryNotFoundException",
     "RepositoryPolicyNotFoundException",
+    "SecretNotFoundException",
     "SerializationException",
+    "TemplateAlreadyExistsException",
+    "TemplateNotFoundException",
     "TooManyTagsException",
+    "UnableToAccessSecretException",
+    "UnableToDecryptSecretValueException",
+    "UnableToGetUpstreamImageException",
+    "UnableToGetUpstreamLayerException",
+    "UnsupportedUpstreamRegistryException",
     "UploadNotFoundException",
     "ValidationException",
 ]
@@ -171,3 +181,60 @@ class UploadNotFoundException(AwsError):
     def named(cls, upload_id: str, name: str, registry_id: str) -> "UploadNotFoundException":
         return cls(f"The upload with id '{upload_id}' does not exist in the repository with name "
                    f"'{name}' in the registry with id '{registry_id}'")
+
+
+# -- pull-through cache and repository creation templates -----------------------------------
+
+class PullThroughCacheRuleAlreadyExistsException(AwsError):
+    @classmethod
+    def named(cls, prefix: str, registry_id: str) -> "PullThroughCacheRuleAlreadyExistsException":
+        return cls(f"The pull through cache rule with prefix '{prefix}' already exists in the registry "
+                   f"with id '{registry_id}'")
+
+
+class PullThroughCacheRuleNotFoundException(AwsError):
+    @classmethod
+    def named(cls, prefix: str, registry_id: str) -> "PullThroughCacheRuleNotFoundException":
+        return cls(f"The pull through cache rule with prefix '{prefix}' does not exist in the registry "
+                   f"with id '{registry_id}'")
+
+
+class UnsupportedUpstreamRegistryException(AwsError):
+    pass
+
+
+class SecretNotFoundException(AwsError):
+    @classmethod
+    def named(cls, arn: str) -> "SecretNotFoundException":
+        return cls(f"The secret with ARN '{arn}' was not found. Update the pull through cache rule with a "
+                   "valid secret ARN and try again.")
+
+
+class UnableToAccessSecretException(AwsError):
+    pass
+
+
+class UnableToDecryptSecretValueException(AwsError):
+    pass
+
+
+class UnableToGetUpstreamImageException(AwsError):
+    pass
+
+
+class UnableToGetUpstreamLayerException(AwsError):
+    pass
+
+
+class TemplateAlreadyExistsException(AwsError):
+    @classmethod
+    def named(cls, prefix: str, registry_id: str) -> "TemplateAlreadyExistsException":
+        return cls(f"The repository creation template with prefix '{prefix}' already exists in the "
+                   f"registry with id '{registry_id}'")
+
+
+class TemplateNotFoundException(AwsError):
+    @classmethod
+    def named(cls, prefix: str, registry_id: str) -> "TemplateNotFoundException":
+        return cls(f"The repository creation template with prefix '{prefix}' does not exist in the "
+                   f"registry with id '{registry_id}'")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .. import secrets
 from ..awsjson import Caller
 from ..awsjson.errors import AwsError
 from ..errors import RepositoryNotFoundException
@@ -51,6 +53,19 @@ class RequestContext:
         if repo is None:
             raise RepositoryNotFoundException.named(name, state.account)
         return repo
+
+    @contextmanager
+    def unlocked(self):
+        """Release ``Backend.lock`` (held once by the handler) around network work, such as
+        asking a pull-through upstream; state must be looked up again afterwards."""
+        self.backend.lock.release()
+        try:
+            yield
+        finally:
+            self.backend.lock.acquire()
+
+    def upstream_credentials(self, arn: str) -> secrets.Credentials:
+        return secrets.lookup(self.settings.upstream_credentials, arn)
 
     # -- addresses -------------------------------------------------------------------
     def registry_host(self, account: str, region: str) -> str:

@@ -54,6 +54,10 @@ class Repository:
     tagged_at: dict[str, datetime] = field(default_factory=dict)
     #: digests of the blobs this repository links (uploaded to it, mounted, or pushed with an image)
     blobs: dict[str, None] = field(default_factory=dict)
+    #: lifecycle policy text (set from a creation template; LifecyclePolicy operations own it)
+    lifecycle_policy_text: str | None = None
+    #: pull-through cache: when each tag was last checked against the upstream
+    upstream_checked_at: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
@@ -94,6 +98,10 @@ class RegistryState:
     policy_text: str | None = None
     replication_rules: list[dict[str, Any]] = field(default_factory=list)
     catalog_display_name: str = ""
+    #: repository creation templates by prefix (``store.templates.CreationTemplate``)
+    creation_templates: dict[str, Any] = field(default_factory=dict)
+    #: pull-through cache rules by ECR repository prefix (``store.pull_through.PullThroughRule``)
+    pull_through_rules: dict[str, Any] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1024)
