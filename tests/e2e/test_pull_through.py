@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from ecr_emulator.store.manifests import OCI_INDEX, OCI_MANIFEST
 from ecr_emulator.testing import ServerProcess, checked_client
@@ -167,6 +168,14 @@ def test_a_moved_tag_is_picked_up_once_a_day_and_digests_are_served_locally(upst
         got = registry.get("/v2/my-app/image1/manifests/v1", headers=ACCEPT)
         assert got.status_code == 200 and got.content == first.manifest
 
+        # BatchGetImage pulls through as well (ECR's API door of a pull)
+        got = ecr.batch_get_image(repositoryName="pub/lib/app", imageIds=[{"imageTag": "latest"},
+                                                                           {"imageTag": "absent"}])
+        assert [i["imageId"]["imageDigest"] for i in got["images"]] == [first.digest]
+        assert [f["failureCode"] for f in got["failures"]] == ["ImageNotFound"]
+        layer = next(iter(first.blobs))
+        assert ecr.get_download_url_for_layer(repositoryName="pub/lib/app", layerDigest=layer)["downloadUrl"]
+
         def pulled() -> str:
             response = registry.get("/v2/pub/lib/app/manifests/latest", headers=ACCEPT)
             assert response.status_code == 200, response.text
@@ -281,6 +290,9 @@ def test_an_unreachable_upstream_fails_promptly():
         assert time.monotonic() - started < 10
         assert got.status_code == 404 and got.json()["errors"][0]["detail"]["upstreamFailure"] == \
             "UpstreamUnavailable"
+        with pytest.raises(ClientError) as info:
+            ecr.batch_get_image(repositoryName="quay/some/image", imageIds=[{"imageTag": "latest"}])
+        assert info.value.response["Error"]["Code"] == "UnableToGetUpstreamImageException"
         result = ecr.validate_pull_through_cache_rule(ecrRepositoryPrefix="quay")
         assert result["isValid"] is False and "unreachable" in result["failure"]
         assert ecr.describe_repositories()["repositories"] == []
