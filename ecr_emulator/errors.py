@@ -30,6 +30,8 @@ __all__ = [
     "LifecyclePolicyPreviewInProgressException",
     "LifecyclePolicyPreviewNotFoundException",
     "LimitExceededException",
+    "PullThroughCacheRuleAlreadyExistsException",
+    "PullThroughCacheRuleNotFoundException",
     "ReferencedImagesNotFoundException",
     "RegistryNotFoundException",
     "RegistryPolicyNotFoundException",
@@ -39,9 +41,21 @@ __all__ = [
     "RepositoryNotFoundException",
     "RepositoryPolicyNotFoundException",
     "ScanNotFoundException",
+
+
+    "SecretNotFoundException",
     "SerializationException",
+    "TemplateAlreadyExistsException",
+    "TemplateNotFoundException",
     "TooManyTagsException",
     "UnsupportedImageTypeException",
+
+
+    "UnableToAccessSecretException",
+    "UnableToDecryptSecretValueException",
+    "UnableToGetUpstreamImageException",
+    "UnableToGetUpstreamLayerException",
+    "UnsupportedUpstreamRegistryException",
     "UploadNotFoundException",
     "ValidationException",
 ]
@@ -222,3 +236,60 @@ class LifecyclePolicyPreviewNotFoundException(AwsError):
             f"Lifecycle policy preview does not exist for the repository with name '{name}' "
             f"in the registry with id '{registry_id}'"
         )
+
+
+# -- pull-through cache and repository creation templates -----------------------------------
+
+class PullThroughCacheRuleAlreadyExistsException(AwsError):
+    @classmethod
+    def named(cls, prefix: str, registry_id: str) -> "PullThroughCacheRuleAlreadyExistsException":
+        return cls(f"The pull through cache rule with prefix '{prefix}' already exists in the registry "
+                   f"with id '{registry_id}'")
+
+
+class PullThroughCacheRuleNotFoundException(AwsError):
+    @classmethod
+    def named(cls, prefix: str, registry_id: str) -> "PullThroughCacheRuleNotFoundException":
+        return cls(f"The pull through cache rule with prefix '{prefix}' does not exist in the registry "
+                   f"with id '{registry_id}'")
+
+
+class UnsupportedUpstreamRegistryException(AwsError):
+    pass
+
+
+class SecretNotFoundException(AwsError):
+    @classmethod
+    def named(cls, arn: str) -> "SecretNotFoundException":
+        return cls(f"The secret with ARN '{arn}' was not found. Update the pull through cache rule with a "
+                   "valid secret ARN and try again.")
+
+
+class UnableToAccessSecretException(AwsError):
+    pass
+
+
+class UnableToDecryptSecretValueException(AwsError):
+    pass
+
+
+class UnableToGetUpstreamImageException(AwsError):
+    pass
+
+
+class UnableToGetUpstreamLayerException(AwsError):
+    pass
+
+
+class TemplateAlreadyExistsException(AwsError):
+    @classmethod
+    def named(cls, prefix: str, registry_id: str) -> "TemplateAlreadyExistsException":
+        return cls(f"The repository creation template with prefix '{prefix}' already exists in the "
+                   f"registry with id '{registry_id}'")
+
+
+class TemplateNotFoundException(AwsError):
+    @classmethod
+    def named(cls, prefix: str, registry_id: str) -> "TemplateNotFoundException":
+        return cls(f"The repository creation template with prefix '{prefix}' does not exist in the "
+                   f"registry with id '{registry_id}'")

@@ -115,6 +115,16 @@ class Settings:
     archive_restore_minutes: float = setting(
         20.0, "minutes of the emulator's clock a restore from the archive takes (ECR: up to 20)")
 
+
+    upstream_url: tuple[str, ...] = setting(
+        (), "pull-through cache: REGISTRY=URL reaches upstream registry host REGISTRY (e.g. public.ecr.aws) "
+            "at URL (e.g. http://127.0.0.1:5001); repeatable")
+    upstream_credentials: str = setting(
+        "", "pull-through cache: JSON or INI file of upstream credentials keyed by credentialArn "
+            "(username, accessToken)")
+    upstream_timeout: float = setting(10.0, "pull-through cache: seconds to wait for an upstream to connect "
+                                            "or answer", cli=False)
+
     def __post_init__(self) -> None:
         for f in fields(self):
             choices = f.metadata.get("choices")
@@ -149,6 +159,15 @@ class Settings:
         for name in ("lifecycle_interval", "archive_restore_minutes"):
             if getattr(self, name) < 0:
                 raise SettingError(f"{describe(name)} must not be negative, not {getattr(self, name)!r}")
+
+
+        if self.upstream_timeout <= 0:
+            raise SettingError(f"{describe('upstream_timeout')} must be positive, not {self.upstream_timeout!r}")
+        for item in self.upstream_url:
+            registry, sep, url = item.partition("=")
+            if not sep or not registry.strip() or not url.strip().startswith(("http://", "https://")):
+                raise SettingError(f"{describe('upstream_url')}: {item!r} is not REGISTRY=URL with an "
+                                   "http:// or https:// URL")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
 
@@ -166,6 +185,11 @@ class Settings:
         if self.public_port >= 0:
             return self.public_port
         return self.port + 1 if self.port else 0
+
+    def upstream_urls(self) -> dict[str, str]:
+        """``--upstream-url`` as {registry host: base URL without a trailing slash}."""
+        pairs = (item.partition("=") for item in self.upstream_url)
+        return {registry.strip().lower(): url.strip().rstrip("/") for registry, _, url in pairs}
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

@@ -12,11 +12,13 @@ from . import (  # noqa: F401  (registers)
     lifecycle,
     policies,
     public,
+    pull_through,
     registry,
     repositories,
     scanning,
     storage_class,
     tagging,
+    templates,
 )
 from ._registry import ECR, ECR_PUBLIC
 from .context import RequestContext

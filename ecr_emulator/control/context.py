@@ -8,9 +8,10 @@ policy grants the action (``iam.decide``), as on ECR.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .. import iam
+from .. import iam, secrets
 from ..awsjson import Caller
 from ..errors import AccessDeniedException, RepositoryNotFoundException
 from ..settings import Settings
@@ -60,6 +61,12 @@ class RequestContext:
             raise RepositoryNotFoundException.named(name, state.account)
         return repo
 
+    def check_access(self, state: RegistryState, name: str, action: str) -> None:
+        """AccessDenied unless the caller may ``action`` on repository ``name`` of ``state``
+        (which need not exist yet: a pull-through cache may create it)."""
+        if state.account != self.caller.account:
+            self._authorize(state, state.repositories.get(name), action, state.repository_arn(name))
+
     def may(self, state: RegistryState, repo: Repository, action: str) -> bool:
         """Whether the caller may ``action`` on ``repo`` (listings show only those)."""
         return state.account == self.caller.account or iam.authorized(
@@ -79,6 +86,20 @@ class RequestContext:
         if decision != iam.ALLOW:
             raise AccessDeniedException.for_action(self.principal.arn, request.action, resource,
                                                    denied=decision == iam.DENY)
+
+
+    @contextmanager
+    def unlocked(self):
+        """Release ``Backend.lock`` (held once by the handler) around network work, such as
+        asking a pull-through upstream; state must be looked up again afterwards."""
+        self.backend.lock.release()
+        try:
+            yield
+        finally:
+            self.backend.lock.acquire()
+
+    def upstream_credentials(self, arn: str) -> secrets.Credentials:
+        return secrets.lookup(self.settings.upstream_credentials, arn)
 
     # -- addresses -------------------------------------------------------------------
     def registry_host(self, account: str, region: str) -> str:

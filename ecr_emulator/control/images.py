@@ -13,10 +13,12 @@ from ..errors import (
     ImageNotFoundException,
     InvalidParameterException,
     RegistryNotFoundException,
+    UnableToGetUpstreamImageException,
 )
 from ..features.scanning.shapes import image_scan_fields
 from ..store import PUBLIC, Image, Repository, archive
 from ..store import images as store
+from ..store.pull_through import UpstreamError, rule_for
 from ._registry import both, ecr, ecr_public
 from .context import public_alias
 from .pagination import paginate
@@ -140,8 +142,30 @@ def put_image(ctx, repository_name, image_manifest, registry_id=None, image_mani
 
 # -- BatchGetImage ------------------------------------------------------------------------
 
+def _pull_through(ctx, state, name: str, image_ids: list[dict]) -> dict[tuple, tuple[str, str]]:
+    """For a repository under a pull-through cache rule, fetch what is not cached (as a pull
+    would; the lock is released meanwhile). Returns the upstream failure of each image id."""
+    if rule_for(state, name) is None:
+        return {}
+    failures = {}
+    with ctx.unlocked():
+        for image_id in image_ids:
+            if image_id_failure(image_id) is not None:
+                continue
+            try:
+                ctx.backend.upstreams.refresh(state, name, image_id.get("imageTag"), image_id.get("imageDigest"))
+            except UpstreamError as error:
+                failures[(image_id.get("imageDigest"), image_id.get("imageTag"))] = (error.code, error.message)
+    if name not in state.repositories and failures:
+        raise UnableToGetUpstreamImageException(next(iter(failures.values()))[1])
+    return failures
+
+
 @ecr("BatchGetImage")
 def batch_get_image(ctx, repository_name, image_ids, registry_id=None, accepted_media_types=None):
+    state = ctx.registry_state(registry_id)
+    ctx.check_access(state, repository_name, "BatchGetImage")
+    upstream_failures = _pull_through(ctx, state, repository_name, _unique(image_ids))
     repo = ctx.repository(repository_name, registry_id, "BatchGetImage")
     accepted = set(accepted_media_types or ())
     images, failures = [], []
@@ -154,6 +178,10 @@ def batch_get_image(ctx, repository_name, image_ids, registry_id=None, accepted_
             # ECR answers a pull of an archived image as not found (a registry pull: 404)
             problem = ("ImageNotFound", f"{NOT_FOUND}: the image is {archive.status(image, ctx.now)}; "
                                         "restore it with UpdateImageStorageClass (targetStorageClass STANDARD)")
+
+
+        if image is None and problem is not None and problem[0] == "ImageNotFound":
+            problem = upstream_failures.get((image_id.get("imageDigest"), image_id.get("imageTag")), problem)
         if problem is None and accepted and image.media_type not in accepted:
             # ECR converts a manifest to an accepted type only when pulled by tag, and only
             # from Docker schema 2 / OCI towards older formats (see ECR_REFERENCE §5.2); the

@@ -18,10 +18,12 @@ from ..errors import (
     LayerPartTooSmallException,
     LayersNotFoundException,
     LimitExceededException,
+    UnableToGetUpstreamLayerException,
     UploadNotFoundException,
 )
 from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository, archive
 from ..store import images as store
+from ..store.pull_through import UpstreamError
 from ..tokens import DownloadClaims
 from ._registry import both, ecr
 from .images import repository
@@ -153,6 +155,16 @@ def complete_layer_upload(ctx, repository_name, upload_id, layer_digests, regist
             "layerDigest": blob.digest}
 
 
+def _pull_through(ctx, repo: Repository, digest: str) -> None:
+    """A layer of a pull-through repository that is not cached is fetched from the upstream."""
+    with ctx.unlocked():
+        try:
+            ctx.backend.upstreams.fetch_blob(repo, digest)
+        except UpstreamError as error:
+            if error.code != "ImageNotFound":
+                raise UnableToGetUpstreamLayerException(error.message) from None
+
+
 @ecr("GetDownloadUrlForLayer")
 def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=None):
     """A pre-signed URL (``/_emulator/blobs/<token>``, valid one hour) for a layer of an image.
@@ -162,6 +174,8 @@ def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=N
     delete) is ``LayerInaccessibleException``, as ECR answers for unassociated layers.
     """
     repo = ctx.repository(repository_name, registry_id, "GetDownloadUrlForLayer")
+    if store.linked_blob(repo, ctx.backend.blobs, layer_digest) is None:
+        _pull_through(ctx, repo, layer_digest)
     if store.linked_blob(repo, ctx.backend.blobs, layer_digest) is None:
         raise LayersNotFoundException(
             f"The layer with digest '{layer_digest}' does not exist in the repository with name "

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from ..errors import RepositoryNotEmptyException
 from ..store import PUBLIC, Repository
-from ..store.repositories import new_repository
+from ..store.repositories import encryption_with_key, new_repository
 from ._registry import both, ecr
 from .pagination import paginate
 from .validation import check_mutability, invalid, merge_tags
@@ -52,10 +50,8 @@ def _encryption(ctx, config: dict | None) -> dict[str, str]:
             raise invalid("encryptionConfiguration.kmsKey",
                           "kmsKey can only be specified when encryptionType is KMS or KMS_DSSE")
         return {"encryptionType": "AES256"}
-    if not config.get("kmsKey"):
-        # AWS uses the account's AWS-managed key (alias aws/ecr) when none is named.
-        config["kmsKey"] = f"arn:aws:kms:{ctx.caller.region}:{ctx.caller.account}:key/{uuid.uuid4()}"
-    return config
+    # AWS uses the account's AWS-managed key (alias aws/ecr) when none is named.
+    return encryption_with_key(config, ctx.caller.account, ctx.caller.region)
 
 
 def create(ctx, state, name: str, **settings) -> Repository:

@@ -9,10 +9,10 @@ subscribes to the store's events (``backend.events``) and schedules periodic wor
 
 from __future__ import annotations
 
-from . import lifecycle, scanning
+from . import lifecycle, pull_through, scanning
 
 #: ``install(emulator)`` of every feature, in order
-INSTALLERS: list = [scanning.install, lifecycle.install]
+INSTALLERS: list = [pull_through.install, scanning.install, lifecycle.install]
 
 
 def install(emulator) -> None:

@@ -13,6 +13,9 @@ def _linked(ctx, name: str, value: str):
     digest = http.digest(value)
     with ctx.lock:
         blob = linked_blob(repo, ctx.backend.blobs, digest)
+    if blob is None and ctx.fetch_blob(repo, digest):  # a pull-through repository fetches it
+        with ctx.lock:
+            blob = linked_blob(repo, ctx.backend.blobs, digest)
     if blob is None:
         raise RegistryError("BLOB_UNKNOWN", detail={"digest": digest})
     return blob

@@ -22,8 +22,10 @@ from werkzeug.wrappers import Request
 from .. import iam
 from ..errors import AccessDeniedException, RepositoryNotFoundException
 from ..store import PRIVATE, Backend, RegistryState, Repository
+from ..store.pull_through import UpstreamError
+from ..store.repositories import create_on_push
 from ..tokens import InvalidToken, TokenClaims
-from .errors import RegistryError
+from .errors import RegistryError, from_upstream
 
 ECR_HOST = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?(?::[0-9]+)?$"
@@ -69,9 +71,8 @@ class RegistryContext:
         return self.backend.registry(self.account, self.region, self.kind)
 
     def repository(self, name: str) -> Repository:
-        """The repository ``name`` (it must exist, as on ECR: no create-on-push)."""
-        if not (2 <= len(name) <= 256 and REPOSITORY_NAME.match(name)):
-            raise RegistryError("NAME_INVALID", f"invalid repository name '{name}'", detail={"name": name})
+        """The repository ``name``; it must exist (see :meth:`repository_for_push`)."""
+        _check_name(name)
         state = self.registry()
         repo = state.repositories.get(name)
         if self.principal != self.account:
@@ -98,9 +99,39 @@ class RegistryContext:
     def _access(self, action: str, resource: str) -> iam.AccessRequest:
         return iam.AccessRequest(iam.principal_of(self.emulator.settings, self.principal), action, resource)
 
+    def repository_for_push(self, name: str) -> Repository:
+        """The repository a push (upload start, manifest PUT) goes to: created, as ECR does, when
+        it is missing and a CREATE_ON_PUSH repository creation template matches its name."""
+        _check_name(name)
+        with self.lock:
+            create_on_push(self.registry(), name, self.now)
+        return self.repository(name)
+
+    def repository_for_pull(self, name: str, tag: str | None, digest: str | None) -> Repository:
+        """The repository a manifest pull reads: under a pull-through cache rule, the image is
+        fetched from the upstream first when it is not cached (or its tag is due a check)."""
+        _check_name(name)
+        try:
+            self.backend.upstreams.refresh(self.registry(), name, tag, digest)
+        except UpstreamError as error:
+            raise from_upstream(error, "manifest", tag or digest) from None
+        return self.repository(name)
+
+    def fetch_blob(self, repo: Repository, digest: str) -> bool:
+        """Fetch blob ``digest`` of a pull-through repository from its upstream (False: no rule)."""
+        try:
+            return self.backend.upstreams.fetch_blob(repo, digest)
+        except UpstreamError as error:
+            raise from_upstream(error, "blob", digest) from None
+
     def url(self, path: str) -> str:
         """An absolute URL on the host the client used (some clients cannot follow relative ones)."""
         return f"{self.request.scheme}://{self.request.host}{quote(path, safe='/:@')}"
+
+
+def _check_name(name: str) -> None:
+    if not (2 <= len(name) <= 256 and REPOSITORY_NAME.match(name)):
+        raise RegistryError("NAME_INVALID", f"invalid repository name '{name}'", detail={"name": name})
 
 
 def challenge(request: Request) -> dict[str, str]:

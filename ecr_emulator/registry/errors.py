@@ -100,6 +100,23 @@ def from_exception(error: Exception) -> RegistryError | None:
     return None
 
 
+#: ImageFailureCode of an upstream failure -> OCI code, for manifests and for blobs
+_UPSTREAM = {
+    "ImageNotFound": ("MANIFEST_UNKNOWN", "BLOB_UNKNOWN"),
+    "UpstreamAccessDenied": ("DENIED", "DENIED"),
+    "UpstreamTooManyRequests": ("TOOMANYREQUESTS", "TOOMANYREQUESTS"),
+    "UpstreamUnavailable": ("MANIFEST_UNKNOWN", "BLOB_UNKNOWN"),
+}
+
+
+def from_upstream(error, what: str, reference: str | None) -> RegistryError:
+    """A pull-through upstream failure (``store.pull_through.UpstreamError``) as an OCI error."""
+    manifest_code, blob_code = _UPSTREAM.get(error.code, ("MANIFEST_UNKNOWN", "BLOB_UNKNOWN"))
+    code = manifest_code if what == "manifest" else blob_code
+    return RegistryError(code, f"Unable to get the {what} from the upstream registry: {error.message}",
+                         detail={"reference": reference, "upstreamFailure": error.code})
+
+
 def render(error: RegistryError) -> Response:
     """The one place an OCI error becomes a response: ``{"errors": [{code, message, detail}]}``."""
     entry = {"code": error.code, "message": error.message}

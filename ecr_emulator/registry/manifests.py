@@ -41,8 +41,8 @@ def _headers(image) -> dict[str, str]:
 
 
 def get_manifest(ctx, name: str, reference: str):
-    repo = ctx.repository(name)
     tag, digest = http.reference(reference)
+    repo = ctx.repository_for_pull(name, tag, digest)
     with ctx.lock:
         image = repo.image_for(tag=tag, digest=digest)
         if image is None:
@@ -64,8 +64,8 @@ def get_manifest(ctx, name: str, reference: str):
 
 
 def put_manifest(ctx, name: str, reference: str):
-    repo = ctx.repository(name)
     tag, digest = http.reference(reference)
+    repo = ctx.repository_for_push(name)
     body = RequestBody(ctx.request.environ)
     try:
         data = body.read_limited(MAX_MANIFEST_BYTES)

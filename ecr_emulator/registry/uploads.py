@@ -99,8 +99,8 @@ def _complete(ctx, repo, session, digest: str):
 
 def start_upload(ctx, name: str):
     """``POST``: mount from another repository (201), a whole blob with ``?digest=`` (201), or
-    a new session (202)."""
-    repo = ctx.repository(name)
+    a new session (202). A missing repository may be created on push (templates)."""
+    repo = ctx.repository_for_push(name)
     args = ctx.request.args
     body = RequestBody(ctx.request.environ)
     if args.get("mount") and args.get("from"):

@@ -20,6 +20,7 @@ from .blobs import BlobStore, UploadSessions
 from .clock import Clock
 from .events import Events, ImageDeleted, ImagePushed
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
+from .pull_through import Upstreams
 from .tasks import Tasks
 
 #: ECR Public lives in one region.
@@ -35,6 +36,8 @@ class Backend:
         self._registries: dict[tuple[str, str, str], RegistryState] = {}
         self.events = Events()
         self.tasks = Tasks()
+        #: what fetches missing images from pull-through upstreams (the feature installs it)
+        self.upstreams: Upstreams = Upstreams()
 
     # -- the one door for images (call with ``lock`` held) ----------------------------------
     def put_image(self, repo: Repository, manifest: bytes, *, door: str, media_type: str | None = None,

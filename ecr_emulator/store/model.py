@@ -81,6 +81,8 @@ class Repository:
     #: when a lifecycle run last evaluated ``lifecycle_policy_text``
     lifecycle_evaluated_at: datetime | None = None
     lifecycle_preview: LifecyclePreview | None = None
+    #: pull-through cache: when each tag was last checked against the upstream
+    upstream_checked_at: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
@@ -141,6 +143,11 @@ class RegistryState:
         registry policies of scope V2 cover every action) the registry's."""
         return [repo.policy_text if repo is not None else None,
                 self.policy_text if self.kind == PRIVATE else None]
+
+    #: repository creation templates by prefix (``store.templates.CreationTemplate``)
+    creation_templates: dict[str, Any] = field(default_factory=dict)
+    #: pull-through cache rules by ECR repository prefix (``store.pull_through.PullThroughRule``)
+    pull_through_rules: dict[str, Any] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1024)

@@ -7,15 +7,30 @@ creation templates (``appliedFor``) are applied.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from ..errors import RepositoryAlreadyExistsException
 from .model import RegistryState, Repository
+from .templates import CreationTemplate, template_for
 
 #: what ``create_for_ecr`` is creating a repository for (a template's ``appliedFor``)
 REPLICATION = "REPLICATION"
 PULL_THROUGH_CACHE = "PULL_THROUGH_CACHE"
 CREATE_ON_PUSH = "CREATE_ON_PUSH"
+
+
+def aws_managed_key(account: str, region: str) -> str:
+    """The KMS key ECR uses when KMS encryption names none (the account's ``aws/ecr`` key)."""
+    return f"arn:aws:kms:{region}:{account}:key/{uuid.uuid5(uuid.NAMESPACE_URL, f'aws/ecr:{account}:{region}')}"
+
+
+def encryption_with_key(config: dict[str, str], account: str, region: str) -> dict[str, str]:
+    """``config`` with the AWS managed key filled in for KMS/KMS_DSSE without a ``kmsKey``."""
+    config = dict(config)
+    if config["encryptionType"] != "AES256" and not config.get("kmsKey"):
+        config["kmsKey"] = aws_managed_key(account, region)
+    return config
 
 
 def new_repository(state: RegistryState, name: str, now: datetime, **settings) -> Repository:
@@ -28,8 +43,31 @@ def new_repository(state: RegistryState, name: str, now: datetime, **settings) -
     return repo
 
 
+def _settings_of(template: CreationTemplate, state: RegistryState) -> dict:
+    return {
+        "image_tag_mutability": template.image_tag_mutability,
+        "mutability_exclusions": [dict(f) for f in template.mutability_exclusions],
+        "encryption": encryption_with_key(template.encryption, state.account, state.region),
+        "policy_text": template.repository_policy or None,
+        "lifecycle_policy_text": template.lifecycle_policy or None,
+        "tags": dict(template.resource_tags),
+    }
+
+
 def create_for_ecr(state: RegistryState, name: str, applied_for: str, now: datetime) -> Repository:
     """A repository ECR creates itself (``applied_for``: REPLICATION, PULL_THROUGH_CACHE or
     CREATE_ON_PUSH), with the settings of the matching repository creation template, else
-    ECR's defaults (MUTABLE, AES256, no scan on push)."""
-    return new_repository(state, name, now)
+    ECR's defaults (MUTABLE, AES256, no scan on push). Call with ``Backend.lock`` held."""
+    template = template_for(state, name, applied_for)
+    settings = _settings_of(template, state) if template is not None else {}
+    return new_repository(state, name, now, **settings)
+
+
+def create_on_push(state: RegistryState, name: str, now: datetime) -> Repository | None:
+    """A push to missing repository ``name``: created if a CREATE_ON_PUSH template matches it
+    (as ECR does), else None (the push fails with NAME_UNKNOWN). Call with the lock held."""
+    if name in state.repositories:
+        return state.repositories[name]
+    if template_for(state, name, CREATE_ON_PUSH) is None:
+        return None
+    return create_for_ecr(state, name, CREATE_ON_PUSH, now)

@@ -1,0 +1,186 @@
+"""The pull-through fetcher: what ``Backend.upstreams`` is once the feature is installed.
+
+A miss on ``<prefix>/<path>`` (manifest by tag or digest, or a blob) under a pull-through
+cache rule downloads from the rule's upstream -- the manifest, an index's child manifests
+and every blob they reference -- then, under the lock, creates the repository through
+``create_for_ecr(..., PULL_THROUGH_CACHE)`` (creation templates apply) and stores the images
+through ``Backend.put_image(..., door="pull-through")``. A tag is asked again at most once per
+24 h of the emulator's clock (ECR's rule); an upstream that fails while a copy is cached leaves
+the cached copy in service. Network work never holds ``Backend.lock``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from ... import secrets
+from ...errors import AwsError, ImageAlreadyExistsException, ImageTagAlreadyExistsException
+from ...store import Blob, RegistryState, Repository
+from ...store.digests import sha256_digest
+from ...store.images import link_blob, linked_blob
+from ...store.manifests import parse_manifest
+from ...store.pull_through import PullThroughRule, UpstreamError, Upstreams, rule_for, tag_is_fresh
+from ...store.repositories import PULL_THROUGH_CACHE, create_for_ecr
+from .client import Upstream
+
+
+@dataclass
+class _Manifest:
+    data: bytes
+    media_type: str
+    digest: str
+
+
+@dataclass
+class _Download:
+    #: child manifests first, the requested manifest last
+    manifests: list[_Manifest]
+    blobs: list[Blob]
+
+
+class Fetcher(Upstreams):
+    def __init__(self, emulator) -> None:
+        self.backend = emulator.backend
+        self.settings = emulator.settings
+
+    # -- the seam ------------------------------------------------------------------------
+    def refresh(self, state: RegistryState, name: str, tag: str | None, digest: str | None) -> None:
+        backend = self.backend
+        with backend.lock:
+            rule = rule_for(state, name)
+            if rule is None:
+                return
+            repo = state.repositories.get(name)
+            if repo is not None and _served_locally(repo, tag, digest, backend.clock.now()):
+                return
+            cached = repo is not None and repo.image_for(tag=tag, digest=digest) is not None
+            upstream_name = rule.upstream_repository(name)
+            client = self._client(rule)
+        try:
+            download = self._download(client, upstream_name, digest or tag, digest)
+        except UpstreamError:
+            if cached:
+                return  # the upstream is down or the tag is gone: the cached copy stays in service
+            raise
+        with backend.lock:
+            self._store(state, name, tag, digest, download)
+
+    def fetch_blob(self, repo: Repository, digest: str) -> bool:
+        backend = self.backend
+        with backend.lock:
+            state = backend.registry(repo.account, repo.region, repo.kind)
+            rule = rule_for(state, repo.name)
+            if rule is None:
+                return False
+            client = self._client(rule)
+            upstream_name = rule.upstream_repository(repo.name)
+        blob = backend.blobs.get(digest) or _blob(client, upstream_name, digest)
+        with backend.lock:
+            link_blob(repo, backend.blobs.add(blob))
+        return True
+
+    def check(self, state: RegistryState, rule: PullThroughRule) -> str | None:
+        try:
+            self._client(rule).ping()
+        except UpstreamError as error:
+            return error.message
+        return None
+
+    # -- the work ------------------------------------------------------------------------
+    def _client(self, rule: PullThroughRule) -> Upstream:
+        host = rule.upstream_registry_url.lower()
+        base = self.settings.upstream_urls().get(host, f"https://{host}")
+        username = password = None
+        if rule.credential_arn:
+            try:
+                found = secrets.lookup(self.settings.upstream_credentials, rule.credential_arn)
+            except AwsError as error:
+                raise UpstreamError("UpstreamAccessDenied", error.message) from None
+            username, password = found.username, found.access_token
+        return Upstream(base, username, password, timeout=self.settings.upstream_timeout)
+
+    def _download(self, client: Upstream, name: str, reference: str, digest: str | None) -> _Download:
+        top = _manifest(client, name, reference, digest)
+        manifests, blobs, seen = [], [], set()
+        parsed = _parse(top)
+        for child in parsed.children:
+            manifest = _manifest(client, name, child.digest, child.digest)
+            manifests.append(manifest)
+            blobs += self._blobs(client, name, _parse(manifest), seen)
+        blobs += self._blobs(client, name, parsed, seen)
+        manifests.append(top)
+        return _Download(manifests, blobs)
+
+    def _blobs(self, client: Upstream, name: str, parsed, seen: set[str]) -> list[Blob]:
+        found = []
+        for descriptor in parsed.blobs:
+            if descriptor.foreign or descriptor.digest in seen:
+                continue
+            seen.add(descriptor.digest)
+            found.append(self.backend.blobs.get(descriptor.digest) or _blob(client, name, descriptor.digest))
+        return found
+
+    def _store(self, state: RegistryState, name: str, tag: str | None, digest: str | None,
+               download: _Download) -> None:
+        backend = self.backend
+        now = backend.clock.now()
+        repo = state.repositories.get(name) or create_for_ecr(state, name, PULL_THROUGH_CACHE, now)
+        for blob in download.blobs:
+            if linked_blob(repo, backend.blobs, blob.digest) is None:
+                link_blob(repo, backend.blobs.add(blob))
+        *children, top = download.manifests
+        for child in children:
+            _put(backend, repo, child, None, now)
+        _put(backend, repo, top, None if digest else tag, now)
+        if tag and not digest:
+            repo.upstream_checked_at[tag] = now
+
+
+def _served_locally(repo: Repository, tag: str | None, digest: str | None, now) -> bool:
+    if digest is not None:
+        return repo.image_for(tag=tag, digest=digest) is not None
+    return tag is not None and tag_is_fresh(repo, tag, now)
+
+
+def _put(backend, repo: Repository, manifest: _Manifest, tag: str | None, now) -> None:
+    try:
+        backend.put_image(repo, manifest.data, door="pull-through", media_type=manifest.media_type or None,
+                          tag=tag, digest=manifest.digest, now=now)
+    except ImageAlreadyExistsException:
+        pass
+    except ImageTagAlreadyExistsException:
+        pass  # an immutable cached tag keeps the image it was first cached with
+
+
+def _parse(manifest: _Manifest):
+    try:
+        return parse_manifest(manifest.data, manifest.media_type or None)
+    except AwsError as error:
+        raise UpstreamError("UpstreamUnavailable", f"the upstream manifest {manifest.digest} cannot be "
+                                                   f"cached: {error.message}") from None
+
+
+def _manifest(client: Upstream, name: str, reference: str, digest: str | None) -> _Manifest:
+    data, media_type = client.manifest(name, reference)
+    actual = sha256_digest(data)
+    if digest is not None and actual != digest:
+        raise UpstreamError("UpstreamUnavailable", f"the upstream returned a manifest with digest {actual} for "
+                                                   f"{name}@{digest}")
+    return _Manifest(data, media_type, actual)
+
+
+def _blob(client: Upstream, name: str, digest: str) -> Blob:
+    pieces = client.blob(name, digest)
+    actual = _digest_of(pieces)
+    if actual != digest:
+        raise UpstreamError("UpstreamUnavailable", f"the upstream returned bytes with digest {actual} for blob "
+                                                   f"{digest} of {name}")
+    return Blob(digest, sum(len(p) for p in pieces), pieces)
+
+
+def _digest_of(pieces: list[bytes]) -> str:
+    hasher = hashlib.sha256()
+    for piece in pieces:
+        hasher.update(piece)
+    return "sha256:" + hasher.hexdigest()
