@@ -12,6 +12,8 @@ from .awsjson.errors import AwsError, InvalidParameterException, SerializationEx
 __all__ = [
     "AwsError",
     "EmptyUploadException",
+    "ExclusionAlreadyExistsException",
+    "ExclusionNotFoundException",
     "ImageAlreadyExistsException",
     "ImageDigestDoesNotMatchException",
     "ImageNotFoundException",
@@ -28,12 +30,16 @@ __all__ = [
     "ReferencedImagesNotFoundException",
     "RegistryNotFoundException",
     "RegistryPolicyNotFoundException",
+    "ReplicationBackfillInProgressException",
+    "ReplicationBackfillInvalidStatusException",
+    "ReplicationBackfillNotFoundException",
     "RepositoryAlreadyExistsException",
     "RepositoryCatalogDataNotFoundException",
     "RepositoryNotEmptyException",
     "RepositoryNotFoundException",
     "RepositoryPolicyNotFoundException",
     "SerializationException",
+    "SigningConfigurationNotFoundException",
     "TooManyTagsException",
     "UploadNotFoundException",
     "ValidationException",
@@ -171,3 +177,34 @@ class UploadNotFoundException(AwsError):
     def named(cls, upload_id: str, name: str, registry_id: str) -> "UploadNotFoundException":
         return cls(f"The upload with id '{upload_id}' does not exist in the repository with name "
                    f"'{name}' in the registry with id '{registry_id}'")
+
+
+# -- replication, signing, pull-time update exclusions ---------------------------------------
+
+class ReplicationBackfillInProgressException(AwsError):
+    pass
+
+
+class ReplicationBackfillInvalidStatusException(AwsError):
+    pass
+
+
+class ReplicationBackfillNotFoundException(AwsError):
+    @classmethod
+    def named(cls, backfill_id: str, registry_id: str) -> "ReplicationBackfillNotFoundException":
+        return cls(f"The replication backfill with id '{backfill_id}' does not exist in the registry "
+                   f"with id '{registry_id}'")
+
+
+class SigningConfigurationNotFoundException(AwsError):
+    @classmethod
+    def named(cls, registry_id: str) -> "SigningConfigurationNotFoundException":
+        return cls(f"Signing configuration does not exist in the registry with id '{registry_id}'")
+
+
+class ExclusionAlreadyExistsException(AwsError):
+    pass
+
+
+class ExclusionNotFoundException(AwsError):
+    pass

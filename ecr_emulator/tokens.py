@@ -29,6 +29,8 @@ class TokenClaims:
     region: str
     kind: str
     expires_at: datetime
+    #: the IAM identity the token was issued to (pull-time update exclusions look at it)
+    principal: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class DownloadClaims:
     expires_at: datetime
 
 
-_PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind"}, TokenClaims)
+_PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "principal"}, TokenClaims)
 _DOWNLOAD = ("download", {"a": "account", "r": "region", "k": "kind", "n": "repository", "d": "digest"},
              DownloadClaims)
 

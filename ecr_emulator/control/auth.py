@@ -10,7 +10,7 @@ from ._registry import ecr, ecr_public
 
 def _token(ctx):
     expires_at = ctx.now + timedelta(hours=ctx.settings.token_hours)
-    claims = TokenClaims(ctx.caller.account, ctx.caller.region, ctx.kind, expires_at)
+    claims = TokenClaims(ctx.caller.account, ctx.caller.region, ctx.kind, expires_at, ctx.caller.principal_arn)
     return ctx.tokens.authorization_token(claims), expires_at
 
 

@@ -58,6 +58,13 @@ class RegistryContext:
     def registry(self) -> RegistryState:
         return self.backend.registry(self.account, self.region, self.kind)
 
+    @property
+    def principal_arn(self) -> str:
+        """Who is pulling: the identity the token was issued to (the account's root without auth)."""
+        if self.claims is not None and self.claims.principal:
+            return self.claims.principal
+        return f"arn:aws:iam::{self.claims.account if self.claims else self.account}:root"
+
     def repository(self, name: str) -> Repository:
         """The repository ``name`` (it must exist, as on ECR: no create-on-push)."""
         if not (2 <= len(name) <= 256 and REPOSITORY_NAME.match(name)):

@@ -8,6 +8,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from .backfills import ReplicationBackfill
+
 PRIVATE = "private"
 PUBLIC = "public"
 
@@ -32,6 +34,10 @@ class Image:
     annotations: dict[str, str] = field(default_factory=dict)
     last_pulled_at: datetime | None = None
     tags: list[str] = field(default_factory=list)
+    #: one ``ImageReplicationStatus`` (wire shape) per destination this image was sent to
+    replication_statuses: list[dict[str, str]] = field(default_factory=list)
+    #: one ``ImageSigningStatus`` (wire shape) per signing profile whose rule matched the image
+    signing_statuses: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +100,12 @@ class RegistryState:
     policy_text: str | None = None
     replication_rules: list[dict[str, Any]] = field(default_factory=list)
     catalog_display_name: str = ""
+    #: StartReplicationBackfill runs, by id
+    replication_backfills: dict[str, ReplicationBackfill] = field(default_factory=dict)
+    #: PutSigningConfiguration's rules; None until a configuration is put
+    signing_rules: list[dict[str, Any]] | None = None
+    #: RegisterPullTimeUpdateExclusion: principal ARN -> when it was registered
+    pull_time_exclusions: dict[str, datetime] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1024)
