@@ -17,6 +17,10 @@ destination is FAILED. ECR does not document its failure codes; the emulator's a
 names ECR uses elsewhere (``AccessDenied``, or the failing store error without
 ``Exception``, e.g. ``LayersNotFound``).
 
+Rules with ``deleteReplication`` enabled also replicate image deletions and tag removals to
+their destinations (where the image is still the one replicated: same digest; an image an
+index of the destination still references stays), with the same permission check.
+
 Backfills (StartReplicationBackfill) replicate the images that were there before the rule,
 one image-and-tag at a time, through the same :func:`replicate`.
 """
@@ -27,9 +31,9 @@ import logging
 
 from ..errors import AwsError, ImageAlreadyExistsException
 from ..iam import AccessRequest, Principal, authorized
-from ..store import PRIVATE, ImagePushed
+from ..store import PRIVATE, ImageDeleted, ImagePushed, TagRemoved
 from ..store import backfills as bf
-from ..store.images import link_blob, referrers_of
+from ..store.images import link_blob, parents_of, referrers_of
 from ..store.model import Image, RegistryState, Repository
 from ..store.replication import COMPLETE, FAILED, IN_PROGRESS, destinations_for, rule_matches, set_status
 from ..store.repositories import REPLICATION, create_for_ecr
@@ -51,6 +55,8 @@ class ReplicationFailed(Exception):
 def install(emulator) -> None:
     backend = emulator.backend
     backend.events.subscribe(ImagePushed, lambda event: _on_push(backend, event))
+    backend.events.subscribe(ImageDeleted, lambda event: _on_delete(backend, event, None))
+    backend.events.subscribe(TagRemoved, lambda event: _on_delete(backend, event, event.tag))
 
 
 def _on_push(backend, event: ImagePushed) -> None:
@@ -75,6 +81,44 @@ def _on_push(backend, event: ImagePushed) -> None:
                 replicate(backend, source, image, tag, destination)
 
     backend.tasks.submit(work, name=f"replicate {name}@{digest}")
+
+
+def _on_delete(backend, event, tag: str | None) -> None:
+    repo = event.repo
+    if event.door == "replication" or repo.kind != PRIVATE:
+        return
+    rules = [rule for rule in backend.private(repo.account, repo.region).replication_rules
+             if (rule.get("deleteReplication") or {}).get("enabled")]
+    destinations = destinations_for(rules, repo.name)
+    if not destinations:
+        return
+    account, name, digest = repo.account, repo.name, event.image.digest
+
+    def work() -> None:
+        with backend.lock:
+            for destination in destinations:
+                _replicate_deletion(backend, account, name, digest, tag, destination)
+
+    backend.tasks.submit(work, name=f"replicate deletion {name}@{digest}")
+
+
+def _replicate_deletion(backend, source_account: str, name: str, digest: str, tag: str | None,
+                        destination: dict) -> None:
+    account, region = destination["registryId"], destination["region"]
+    target_state = backend.private(account, region)
+    target = target_state.repositories.get(name)
+    if target is None or digest not in target.images:
+        return
+    try:
+        _require(source_account, REPLICATE_IMAGE, f"arn:aws:ecr:{region}:{account}:repository/{name}", target_state)
+    except ReplicationFailed as failure:
+        log.info("deletion of %s@%s not replicated to %s: %s", name, digest, destination, failure)
+        return
+    if tag is not None:
+        if target.tag_index.get(tag) == digest:
+            backend.remove_tag(target, tag, door="replication")
+    elif not parents_of(target, digest):
+        backend.delete_image(target, digest, door="replication")
 
 
 # -- one image to one destination ---------------------------------------------------------

@@ -224,3 +224,32 @@ def test_replication_status_errors(ecr):
     with pytest.raises(ClientError) as excinfo:
         ecr.describe_image_replication_status(repositoryName="team/none", imageId={"imageTag": "v1"})
     assert _error(excinfo)[0] == "RepositoryNotFoundException"
+
+
+def test_delete_replication_removes_tags_and_images_in_the_destination(url, ecr, make_client):
+    west = make_client("ecr", region="us-west-2")
+    ecr.create_repository(repositoryName="team/app")
+    ecr.create_repository(repositoryName="team/keep")
+    ecr.put_replication_configuration(replicationConfiguration={"rules": [
+        {"destinations": [WEST], "repositoryFilters": [{"filter": "team/app", "filterType": "PREFIX_MATCH"}],
+         "deleteReplication": {"enabled": True}},
+        {"destinations": [WEST], "repositoryFilters": [{"filter": "team/keep", "filterType": "PREFIX_MATCH"}]},
+    ]})
+    assert ecr.describe_registry()["replicationConfiguration"]["rules"][0]["deleteReplication"] == {"enabled": True}
+    image = push(url, ecr, "team/app", "deleted")
+    ecr.put_image(repositoryName="team/app", imageManifest=image.manifest.decode(), imageTag="v2")
+    kept = push(url, ecr, "team/keep", "kept")
+    settled_statuses(ecr, "team/app", {"imageTag": "v2"})
+    settled_statuses(ecr, "team/keep", {"imageTag": "v1"})
+
+    def west_ids(name):
+        return west.list_images(repositoryName=name)["imageIds"]
+
+    wait_for(lambda: len(west_ids("team/app")) == 2)
+    ecr.batch_delete_image(repositoryName="team/app", imageIds=[{"imageTag": "v1"}])  # a tag removal
+    assert wait_for(lambda: (ids := west_ids("team/app")) == [{"imageDigest": image.digest, "imageTag": "v2"}] and ids)
+    ecr.batch_delete_image(repositoryName="team/app", imageIds=[{"imageDigest": image.digest}])  # a deletion
+    wait_for(lambda: west_ids("team/app") == [])
+    ecr.batch_delete_image(repositoryName="team/keep", imageIds=[{"imageDigest": kept.digest}])
+    # without deleteReplication the replica stays (the deletion left nothing queued for it)
+    assert west_ids("team/keep") == [{"imageDigest": kept.digest, "imageTag": "v1"}]
