@@ -71,7 +71,7 @@ def main() -> None:
             pushed = time.perf_counter()
             image_id = {"imageDigest": image.digest}
 
-            def done() -> bool:
+            def done(image_id=image_id) -> bool:
                 replication = ecr.describe_image_replication_status(repositoryName="bench/app", imageId=image_id)
                 ok = [s["status"] for s in replication["replicationStatuses"]] == ["COMPLETE", "COMPLETE"]
                 if ok and args.sign:
