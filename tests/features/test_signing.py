@@ -111,3 +111,21 @@ def test_unmatched_and_unconfigured_images_have_no_status(url, ecr):
     with pytest.raises(ClientError) as excinfo:
         ecr.describe_image_signing_status(repositoryName="team/app", imageId={"imageTag": "v2"})
     assert excinfo.value.response["Error"]["Code"] == "ImageNotFoundException"
+
+
+def test_signatures_replicate_with_their_image(url, ecr, make_client):
+    west = make_client("ecr", region="us-west-2")
+    ecr.create_repository(repositoryName="team/app")
+    _configure(ecr, {"signingProfileArn": PROFILE})
+    ecr.put_replication_configuration(replicationConfiguration={"rules": [
+        {"destinations": [{"region": "us-west-2", "registryId": "123456789012"}]}]})
+    image = push(url, ecr, "team/app", "signed-and-replicated")
+    settled_statuses(ecr, "team/app", {"imageTag": "v1"}, key="signingStatuses")
+    (signature,) = ecr.list_image_referrers(repositoryName="team/app",
+                                            subjectId={"imageDigest": image.digest})["referrers"]
+    assert settled_statuses(ecr, "team/app", {"imageDigest": signature["digest"]})[0]["status"] == "COMPLETE"
+    replicated = west.list_image_referrers(repositoryName="team/app", subjectId={"imageDigest": image.digest})
+    assert [r["digest"] for r in replicated["referrers"]] == [signature["digest"]]
+    # the replica is not signed again in the destination
+    assert west.describe_image_signing_status(repositoryName="team/app",
+                                              imageId={"imageTag": "v1"})["signingStatuses"] == []
