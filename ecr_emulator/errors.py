@@ -13,6 +13,8 @@ __all__ = [
     "AccessDeniedException",
     "AwsError",
     "EmptyUploadException",
+    "ExclusionAlreadyExistsException",
+    "ExclusionNotFoundException",
     "ImageAlreadyExistsException",
     "ImageDigestDoesNotMatchException",
     "ImageNotFoundException",
@@ -35,6 +37,9 @@ __all__ = [
     "ReferencedImagesNotFoundException",
     "RegistryNotFoundException",
     "RegistryPolicyNotFoundException",
+    "ReplicationBackfillInProgressException",
+    "ReplicationBackfillInvalidStatusException",
+    "ReplicationBackfillNotFoundException",
     "RepositoryAlreadyExistsException",
     "RepositoryCatalogDataNotFoundException",
     "RepositoryNotEmptyException",
@@ -47,6 +52,9 @@ __all__ = [
     "SerializationException",
     "TemplateAlreadyExistsException",
     "TemplateNotFoundException",
+
+
+    "SigningConfigurationNotFoundException",
     "TooManyTagsException",
     "UnsupportedImageTypeException",
 
@@ -293,3 +301,34 @@ class TemplateNotFoundException(AwsError):
     def named(cls, prefix: str, registry_id: str) -> "TemplateNotFoundException":
         return cls(f"The repository creation template with prefix '{prefix}' does not exist in the "
                    f"registry with id '{registry_id}'")
+
+
+# -- replication, signing, pull-time update exclusions ---------------------------------------
+
+class ReplicationBackfillInProgressException(AwsError):
+    pass
+
+
+class ReplicationBackfillInvalidStatusException(AwsError):
+    pass
+
+
+class ReplicationBackfillNotFoundException(AwsError):
+    @classmethod
+    def named(cls, backfill_id: str, registry_id: str) -> "ReplicationBackfillNotFoundException":
+        return cls(f"The replication backfill with id '{backfill_id}' does not exist in the registry "
+                   f"with id '{registry_id}'")
+
+
+class SigningConfigurationNotFoundException(AwsError):
+    @classmethod
+    def named(cls, registry_id: str) -> "SigningConfigurationNotFoundException":
+        return cls(f"Signing configuration does not exist in the registry with id '{registry_id}'")
+
+
+class ExclusionAlreadyExistsException(AwsError):
+    pass
+
+
+class ExclusionNotFoundException(AwsError):
+    pass

@@ -32,6 +32,8 @@ class TokenClaims:
     kind: str
     expires_at: datetime
     principal: str = ""
+    #: the IAM identity the token was issued to (pull-time update exclusions look at it)
+    principal_arn: str = ""
 
     def __post_init__(self) -> None:
         if not self.principal:
@@ -50,7 +52,8 @@ class DownloadClaims:
     expires_at: datetime
 
 
-_PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "principal"}, TokenClaims)
+_PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "principal",
+                               "i": "principal_arn"}, TokenClaims)
 _DOWNLOAD = ("download", {"a": "account", "r": "region", "k": "kind", "n": "repository", "d": "digest"},
              DownloadClaims)
 

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
+_PRINCIPAL = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:(?:iam::(?P<iam>[0-9]{12}):(?:role|user)/[\w+=,.@/-]+"
+    r"|sts::(?P<sts>[0-9]{12}):assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -20,8 +24,21 @@ class Caller:
     account: str
     region: str
     access_key: str | None = None
-    #: the IAM identity's ARN when known (signed requests with a credentials file)
-    principal_arn: str | None = None
+    session_token: str | None = None
+    #: the IAM identity's ARN when a credentials file names it (signed mode)
+    arn: str | None = None
+
+    @property
+    def principal_arn(self) -> str:
+        return self.arn or principal_arn(self.account, self.session_token)
+
+
+def principal_arn(account: str, session_token: str | None) -> str:
+    """The caller's IAM identity: the session token when it is an ARN of ``account`` (see above)."""
+    match = _PRINCIPAL.match(session_token or "")
+    if match and account in (match["iam"], match["sts"]):
+        return session_token
+    return f"arn:aws:iam::{account}:root"
 
 
 def caller_from_headers(headers, default_account: str, default_region: str) -> Caller:
@@ -31,4 +48,4 @@ def caller_from_headers(headers, default_account: str, default_region: str) -> C
         return Caller(default_account, default_region)
     access_key, region = match.group(1), match.group(2)
     account = access_key if _ACCOUNT.match(access_key) else default_account
-    return Caller(account, region, access_key)
+    return Caller(account, region, access_key, headers.get("X-Amz-Security-Token"))

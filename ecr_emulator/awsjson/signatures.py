@@ -111,7 +111,8 @@ class SignatureVerifier:
         expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, match["signature"]):
             raise InvalidSignatureException(MISMATCH)
-        return Caller(credential.account, match["region"], credential.access_key, credential.principal_arn)
+        return Caller(credential.account, match["region"], credential.access_key, session_token=token,
+                      arn=credential.principal_arn)
 
 
 def _parse_date(amz_date: str) -> datetime:

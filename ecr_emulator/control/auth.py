@@ -12,7 +12,8 @@ def _token(ctx, registry: str):
     """A password for ``registry``'s registry, held by the caller: it opens that registry alone,
     and another account's only as far as its policies grant the caller."""
     expires_at = ctx.now + timedelta(hours=ctx.settings.token_hours)
-    claims = TokenClaims(registry, ctx.caller.region, ctx.kind, expires_at, ctx.caller.account)
+    claims = TokenClaims(registry, ctx.caller.region, ctx.kind, expires_at, ctx.caller.account,
+                         ctx.caller.principal_arn)
     return ctx.tokens.authorization_token(claims), expires_at
 
 

@@ -194,7 +194,7 @@ def batch_get_image(ctx, repository_name, image_ids, registry_id=None, accepted_
         if problem is not None:
             failures.append(failure(image_id, *problem))
             continue
-        store.record_pull(image, ctx.now)
+        store.record_pull(ctx.registry_state(registry_id), image, ctx.now, ctx.caller.principal_arn)
         images.append({
             "registryId": repo.account, "repositoryName": repo.name,
             "imageId": {"imageDigest": image.digest, **_tag_of(image_id)},

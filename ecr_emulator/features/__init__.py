@@ -9,10 +9,11 @@ subscribes to the store's events (``backend.events``) and schedules periodic wor
 
 from __future__ import annotations
 
-from . import lifecycle, pull_through, scanning
+from . import lifecycle, pull_through, replication, scanning, signing
 
 #: ``install(emulator)`` of every feature, in order
-INSTALLERS: list = [pull_through.install, scanning.install, lifecycle.install]
+INSTALLERS: list = [pull_through.install, scanning.install, replication.install, signing.install,
+                    lifecycle.install]
 
 
 def install(emulator) -> None:

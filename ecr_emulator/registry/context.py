@@ -70,6 +70,13 @@ class RegistryContext:
     def registry(self) -> RegistryState:
         return self.backend.registry(self.account, self.region, self.kind)
 
+    @property
+    def principal_arn(self) -> str:
+        """Who is pulling: the identity the token was issued to (the account's root without auth)."""
+        if self.claims is not None and self.claims.principal_arn:
+            return self.claims.principal_arn
+        return f"arn:aws:iam::{self.principal}:root"
+
     def repository(self, name: str) -> Repository:
         """The repository ``name``; it must exist (see :meth:`repository_for_push`)."""
         _check_name(name)

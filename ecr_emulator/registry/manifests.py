@@ -58,7 +58,7 @@ def get_manifest(ctx, name: str, reference: str):
                 "(the registry does not convert manifests).",
                 detail={"reference": reference, "mediaType": image.media_type})
         if ctx.request.method == "GET":
-            record_pull(image, ctx.now)
+            record_pull(ctx.registry(), image, ctx.now, ctx.principal_arn)
     body = b"" if ctx.request.method == "HEAD" else image.manifest
     return http.respond(body, 200, _headers(image), image.media_type, length=len(image.manifest))
 

@@ -4,7 +4,7 @@ call into this package, so a ``PutImage`` and a ``docker push`` end in the same 
 from .backend import PUBLIC_REGION, Backend
 from .blobs import Blob, BlobStore, DigestMismatch, IncompleteBody, OutOfOrderChunk, UploadSession
 from .clock import Clock
-from .events import ImageDeleted, ImagePushed
+from .events import ImageDeleted, ImagePushed, TagRemoved
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "OutOfOrderChunk",
     "RegistryState",
     "Repository",
+    "TagRemoved",
     "UploadSession",
 ]

@@ -7,7 +7,8 @@ blob bytes stream in outside it and are committed under it.
 ``Backend.put_image`` is the one door every image comes through (a manifest PUT, PutImage,
 replication, pull-through); it emits :class:`ImagePushed` so features (scan on push,
 replication, signing) see every image whichever way it came. ``delete_image`` and
-``remove_tag`` emit :class:`ImageDeleted` when an image goes.
+``remove_tag`` emit :class:`ImageDeleted` when an image goes (:class:`TagRemoved` when only
+a tag does).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime
 from . import images
 from .blobs import BlobStore, UploadSessions
 from .clock import Clock
-from .events import Events, ImageDeleted, ImagePushed
+from .events import Events, ImageDeleted, ImagePushed, TagRemoved
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
 from .pull_through import Upstreams
 from .tasks import Tasks
@@ -50,15 +51,17 @@ class Backend:
         self.events.emit(ImagePushed(repo, image, tag, new, door))
         return image
 
-    def delete_image(self, repo: Repository, digest: str) -> Image:
+    def delete_image(self, repo: Repository, digest: str, *, door: str = "") -> Image:
         image = images.delete_image(repo, digest)
-        self.events.emit(ImageDeleted(repo, image))
+        self.events.emit(ImageDeleted(repo, image, door))
         return image
 
-    def remove_tag(self, repo: Repository, tag: str) -> Image:
+    def remove_tag(self, repo: Repository, tag: str, *, door: str = "") -> Image:
         image = images.remove_tag(repo, tag)
         if image.digest not in repo.images:
-            self.events.emit(ImageDeleted(repo, image))
+            self.events.emit(ImageDeleted(repo, image, door))
+        else:
+            self.events.emit(TagRemoved(repo, image, tag, door))
         return image
 
     def private(self, account: str, region: str) -> RegistryState:

@@ -37,6 +37,19 @@ class ImagePushed:
 class ImageDeleted:
     repo: Repository
     image: Image
+    #: who deleted it: ``""`` (a user, through either door) or ``replication`` (delete replication)
+    door: str = ""
+
+
+@dataclass(frozen=True)
+class TagRemoved:
+    """``tag`` was taken off ``image``, which stays in ``repo`` with its other tags (when the
+    last tag goes, the image goes: :class:`ImageDeleted`)."""
+
+    repo: Repository
+    image: Image
+    tag: str
+    door: str = ""
 
 
 @dataclass(frozen=True)

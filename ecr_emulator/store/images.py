@@ -14,12 +14,12 @@ from ..errors import (
     LayersNotFoundException,
     ReferencedImagesNotFoundException,
 )
-from . import archive
+from . import archive, pull_times
 from .archive import ARCHIVE
 from .blobs import Blob, BlobStore
 from .digests import sha256_digest
 from .manifests import ParsedManifest, manifest_error, parse_manifest
-from .model import Image, Repository
+from .model import Image, RegistryState, Repository
 
 
 def link_blob(repo: Repository, blob: Blob) -> None:
@@ -161,8 +161,11 @@ def remove_tag(repo: Repository, tag: str) -> Image:
     return image
 
 
-def record_pull(image: Image, now: datetime) -> None:
-    image.last_pulled_at = now
+def record_pull(state: RegistryState, image: Image, now: datetime, principal_arn: str) -> None:
+    """A pull moves ``lastRecordedPullTime``, unless the puller is in the registry's pull-time
+    update exclusions (:func:`pull_times.excluded`)."""
+    if not pull_times.excluded(state.pull_time_exclusions, principal_arn):
+        image.last_pulled_at = now
 
 
 def complete_upload(backend, repo: Repository, session, digest: str) -> Blob:

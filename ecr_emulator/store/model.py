@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from .backfills import ReplicationBackfill
 from .scans import CannedScan, ImageScan, ScanningConfiguration
 
 PRIVATE = "private"
@@ -36,14 +37,16 @@ class Image:
     tags: list[str] = field(default_factory=list)
     #: the last scan of this image (``store/scans.py``), None until one is started
     scan: ImageScan | None = None
-
-
     #: ``STANDARD`` or ``ARCHIVE`` (``store/archive.py`` moves images between them)
     storage_class: str = "STANDARD"
     #: when the image last went to the archive
     archived_at: datetime | None = None
     #: when the image's last restore from the archive completes (in the future: ACTIVATING)
     activated_at: datetime | None = None
+    #: one ``ImageReplicationStatus`` (wire shape) per destination this image was sent to
+    replication_statuses: list[dict[str, str]] = field(default_factory=list)
+    #: one ``ImageSigningStatus`` (wire shape) per signing profile whose rule matched the image
+    signing_statuses: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -148,6 +151,13 @@ class RegistryState:
     creation_templates: dict[str, Any] = field(default_factory=dict)
     #: pull-through cache rules by ECR repository prefix (``store.pull_through.PullThroughRule``)
     pull_through_rules: dict[str, Any] = field(default_factory=dict)
+
+    #: StartReplicationBackfill runs, by id
+    replication_backfills: dict[str, ReplicationBackfill] = field(default_factory=dict)
+    #: PutSigningConfiguration's rules; None until a configuration is put
+    signing_rules: list[dict[str, Any]] | None = None
+    #: RegisterPullTimeUpdateExclusion: principal ARN -> when it was registered
+    pull_time_exclusions: dict[str, datetime] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1024)

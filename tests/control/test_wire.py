@@ -8,6 +8,7 @@ import json
 import botocore.session
 import pytest
 import requests
+from werkzeug.wrappers import Request
 
 from ecr_emulator.testing.contract import check_response
 
@@ -236,9 +237,21 @@ def test_accepted_content_types(url, content_type):
     check_response(_MODELS[ECR].operation_model("DescribeRepositories"), 200, response.content)
 
 
-def test_not_implemented_operation_is_501_not_a_fake_answer(url):
-    response = call(url, "ListPullTimeUpdateExclusions", {})
-    expect_error(response, "NotImplementedException", status=501, operation="ListPullTimeUpdateExclusions")
+def test_an_operation_without_a_handler_is_501_not_a_fake_answer():
+    """The protocol answers a modeled operation no handler serves with a named 501."""
+    from werkzeug.test import Client
+
+    from ecr_emulator.awsjson import AwsJsonProtocol, OperationRegistry, load_service
+
+    protocol = AwsJsonProtocol(lambda request, service: None)
+    protocol.add_service(load_service("ecr"), OperationRegistry("ecr"))
+    app = lambda environ, start_response: protocol(Request(environ))(environ, start_response)
+    response = Client(app).post("/", data="{}", headers={
+        "X-Amz-Target": f"{ECR}.ListPullTimeUpdateExclusions", "Content-Type": JSON})
+    assert response.status_code == 501
+    body = response.get_json(force=True)
+    assert body["__type"] == "NotImplementedException"
+    assert "ListPullTimeUpdateExclusions" in body["message"]
 
 
 def test_requests_without_credentials_use_the_default_identity(url):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from ecr_emulator.store import Backend, ImageDeleted, ImagePushed
+from ecr_emulator.store import Backend, ImageDeleted, ImagePushed, TagRemoved
 from ecr_emulator.store.images import link_blob
 from ecr_emulator.store.model import Repository
 from ecr_emulator.testing.images import make_image
@@ -30,6 +30,7 @@ def test_put_image_emits_image_pushed_and_deletes_emit_image_deleted():
     seen = []
     backend.events.subscribe(ImagePushed, seen.append)
     backend.events.subscribe(ImageDeleted, seen.append)
+    backend.events.subscribe(TagRemoved, seen.append)
     repo = _repo(backend)
     image = make_image("events")
     _upload(backend, repo, image)
@@ -40,8 +41,8 @@ def test_put_image_emits_image_pushed_and_deletes_emit_image_deleted():
         backend.remove_tag(repo, "v2")
     assert [(type(e).__name__, getattr(e, "tag", None), getattr(e, "new", None), getattr(e, "door", None))
             for e in seen] == [("ImagePushed", "v1", True, "api"), ("ImagePushed", "v2", False, "registry"),
-                               ("ImageDeleted", None, None, None)]
-    assert seen[0].image is stored and seen[2].image is stored
+                               ("TagRemoved", "v1", None, ""), ("ImageDeleted", None, None, "")]
+    assert seen[0].image is stored and seen[2].image is stored and seen[3].image is stored
 
 
 def test_a_failing_listener_does_not_undo_the_push():
