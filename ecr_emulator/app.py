@@ -14,6 +14,7 @@ from .admin import register as register_admin
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
+from .public import public_host
 from .registry import register as register_registry
 from .settings import Settings
 from .store import Backend
@@ -36,7 +37,12 @@ class Emulator:
 
     def _context(self, request: Request, service) -> RequestContext:
         caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
-        return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host)
+        return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
+                              self.public_host(request.environ, request.host))
+
+    def public_host(self, environ, request_host: str) -> str:
+        """The public registry's ``host:port`` for a client that reached us at ``request_host``."""
+        return public_host(self.settings, request_host, self.public_ports, bool(environ.get("ecr_emulator.public")))
 
     def _flask_app(self) -> Flask:
         app = Flask("ecr_emulator")

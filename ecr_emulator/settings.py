@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import MISSING, dataclass, field, fields
 
+from .public import parse_aliases
+
 URI_STYLES = ("local", "aws")
 SERVERS = ("gunicorn", "werkzeug")
 
@@ -96,6 +98,12 @@ class Settings:
               "just answered (0: plain gthread)", cli=False)
     token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
     access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
+    public_alias: tuple = setting(
+        (), "ACCOUNT=ALIAS: the primary ECR Public registry alias of ACCOUNT (its default alias "
+            "public-<account> keeps working)", flag="--public-alias")
+    public_verified: tuple = setting(
+        (), "ACCOUNT: an account whose ECR Public registry is verified (shown as verified, with its "
+            "repository logos and display name in the gallery)", flag="--public-verified")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -114,6 +122,13 @@ class Settings:
             raise SettingError(f"{describe('keepalive_linger')} must not be negative, not {self.keepalive_linger!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
+        try:
+            parse_aliases(self.public_alias)
+        except ValueError as error:
+            raise SettingError(f"{describe('public_alias')}: {error}") from None
+        for account in self.public_verified:
+            if not (len(account) == 12 and account.isdigit()):
+                raise SettingError(f"{describe('public_verified')} takes 12-digit account ids, not {account!r}")
 
     @property
     def effective_public_port(self) -> int:

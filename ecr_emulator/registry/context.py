@@ -42,6 +42,8 @@ class RegistryContext:
     region: str
     kind: str = PRIVATE
     claims: TokenClaims | None = None
+    #: ``<alias>/`` on the ECR Public registry: the part of every path before the repository name
+    prefix: str = ""
 
     @property
     def backend(self) -> Backend:
@@ -68,8 +70,21 @@ class RegistryContext:
                                 detail={"name": name})
         return repo
 
+    def qualified(self, name: str) -> str:
+        """The name a client uses for repository ``name`` (``<alias>/<name>`` on ECR Public)."""
+        return self.prefix + name
+
+    def local_name(self, qualified: str) -> str | None:
+        """The repository a client-side name designates in this registry, or None if another."""
+        if not qualified.startswith(self.prefix):
+            return None
+        return qualified[len(self.prefix):]
+
     def url(self, path: str) -> str:
-        """An absolute URL on the host the client used (some clients cannot follow relative ones)."""
+        """An absolute URL on the host the client used (some clients cannot follow relative ones).
+        ``path`` is ``/v2/<repository>/...``; on ECR Public the alias goes before the repository."""
+        if self.prefix and path.startswith("/v2/"):
+            path = "/v2/" + self.prefix + path[len("/v2/"):]
         return f"{self.request.scheme}://{self.request.host}{quote(path, safe='/:@')}"
 
 
@@ -85,7 +100,7 @@ def authorize(emulator, request: Request) -> RegistryContext:
     if not settings.registry_auth:
         account, region = (host["account"], host["region"]) if host else (settings.account, settings.region)
         return RegistryContext(emulator, request, account, region)
-    claims = _claims(emulator, request)
+    claims = basic_claims(emulator, request)
     account, region = (host["account"], host["region"]) if host else (claims.account, claims.region)
     if claims.kind != PRIVATE:
         raise RegistryError("DENIED", "This is an ECR Public authorization token; private ECR registries "
@@ -99,7 +114,9 @@ def authorize(emulator, request: Request) -> RegistryContext:
     return RegistryContext(emulator, request, account, region, PRIVATE, claims)
 
 
-def _claims(emulator, request: Request) -> TokenClaims:
+def basic_claims(emulator, request: Request) -> TokenClaims:
+    """The claims of the ``Basic AWS:<password>`` credentials of ``request`` (any kind), or
+    UNAUTHORIZED (absent, malformed, forged) / DENIED (expired)."""
     scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "basic" or not value.strip():
         raise RegistryError("UNAUTHORIZED", "no basic auth credentials", headers=challenge(request))

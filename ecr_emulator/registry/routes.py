@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from . import blobs, listing, manifests, uploads
 from .context import authorize
 from .errors import RegistryError, from_exception, render
+from .public import authorize_public
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +81,17 @@ def guarded(call: Callable[[], Response]) -> Response:
 
 
 def dispatch(emulator, request: Request) -> Response:
+    """Match, authorize (Basic on the private listener, Bearer on the public one: ``public.py``), view."""
     def call() -> Response:
-        if request.environ.get("ecr_emulator.public"):
-            raise RegistryError("UNSUPPORTED", "the ECR Public registry is not served yet")
         route, params = match(request.path)
         view = route.view(request.method)
         if view is None:
             raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on {route.name} endpoints",
                                 headers={"Allow": route.allow})
-        return view(authorize(emulator, request), **params)
+        if request.environ.get("ecr_emulator.public"):
+            ctx = authorize_public(emulator, request, route.name, params)
+        else:
+            ctx = authorize(emulator, request)
+        return view(ctx, **params)
 
     return guarded(call)

@@ -125,7 +125,8 @@ def start_upload(ctx, name: str):
 def _mount(ctx, repo, digest: str, source: str):
     """The blob ``digest`` linked into ``repo`` from ``source`` (same registry), or None to fall
     back to a normal upload."""
-    if not (REPOSITORY_NAME.match(source) and _is_sha256(digest)):
+    source = ctx.local_name(source)
+    if not (source and REPOSITORY_NAME.match(source) and _is_sha256(digest)):
         return None
     with ctx.lock:
         source_repo = ctx.registry().repositories.get(source)

@@ -23,13 +23,14 @@ def error_of(info) -> dict:
     return info.value.response["Error"]
 
 
-def test_create_repository_minimal(ecr_public, url):
+def test_create_repository_minimal(ecr_public, ecr_emulator_server):
     answer = ecr_public.create_repository(repositoryName="team/tool")
     repo = answer["repository"]
     assert repo["repositoryName"] == "team/tool"
     assert repo["registryId"] == ACCOUNT
     assert repo["repositoryArn"] == f"arn:aws:ecr-public::{ACCOUNT}:repository/team/tool"
-    assert repo["repositoryUri"] == f"{url.split('://')[1]}/{ALIAS}/team/tool"
+    # the public registry's listener, not the API's port: the URI works as returned
+    assert repo["repositoryUri"] == f"{ecr_emulator_server.public_host}/{ALIAS}/team/tool"
     now = datetime.now(timezone.utc)
     assert now - timedelta(minutes=1) <= repo["createdAt"] <= now + timedelta(minutes=1)
     assert answer["catalogData"] == {"marketplaceCertified": False}
@@ -152,12 +153,12 @@ def test_registry_catalog_data(ecr_public):
     assert ecr_public.put_registry_catalog_data()["registryCatalogData"] == {"displayName": "My Org"}
 
 
-def test_describe_registries(ecr_public, url):
+def test_describe_registries(ecr_public, ecr_emulator_server):
     registries = ecr_public.describe_registries()["registries"]
     assert registries == [{
         "registryId": ACCOUNT,
         "registryArn": f"arn:aws:ecr-public::{ACCOUNT}:registry/{ACCOUNT}",
-        "registryUri": f"{url.split('://')[1]}/{ALIAS}",
+        "registryUri": f"{ecr_emulator_server.public_host}/{ALIAS}",
         "verified": False,
         "aliases": [{"name": ALIAS, "status": "ACTIVE", "primaryRegistryAlias": True, "defaultRegistryAlias": True}],
     }]
