@@ -14,6 +14,7 @@ from .admin import register as register_admin
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
+from .gallery import register as register_gallery
 from .public import public_host
 from .registry import register as register_registry
 from .settings import Settings
@@ -49,6 +50,7 @@ class Emulator:
         app.extensions["ecr_emulator"] = self
         register_registry(app, self)
         register_admin(app)
+        register_gallery(app)
 
         @app.get("/_emulator/public/logos/<account>/<path:name>")
         def public_logo(account: str, name: str):

@@ -14,10 +14,10 @@ from ..errors import (
     InvalidParameterException,
     RegistryNotFoundException,
 )
+from ..public import account_of, is_alias
 from ..store import PUBLIC, Image, Repository
 from ..store import images as store
 from ._registry import both, ecr, ecr_public
-from ..public import account_of, is_alias
 from .pagination import paginate
 from .validation import invalid
 
