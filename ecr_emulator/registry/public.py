@@ -151,10 +151,14 @@ def authorize_public(emulator, request: Request, route_name: str, params: dict[s
         claims = _bearer(emulator, request, qualified, scope)
         needed = _WRITE_ACTIONS.get(request.method, ("pull",))
         if not any(claims.allows(qualified, action) for action in needed):
-            who = (f"account {claims.account}" if claims.account else
-                   "an anonymous token (log in with the password of ecr-public get-login-password to push)")
-            raise RegistryError("UNAUTHORIZED", f"{who} may not {needed[0]} {qualified}",
-                                headers=challenge(request, scope, "insufficient_scope"))
+            if needed[0] == "pull":
+                message = f"the token does not cover {qualified}: ask /token for scope repository:{qualified}:pull"
+            elif claims.account:
+                message = f"account {claims.account} may not push to {qualified}"
+            else:
+                message = (f"an anonymous token may not push to {qualified}: log in with the password of "
+                           "ecr-public get-login-password")
+            raise RegistryError("UNAUTHORIZED", message, headers=challenge(request, scope, "insufficient_scope"))
     alias, _, name = qualified.partition("/")
     account = account_of(settings, alias)
     if account is None or not name:
