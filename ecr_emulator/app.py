@@ -15,6 +15,8 @@ from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .awsjson.signatures import SignatureVerifier, load_credentials
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
+from .gallery import register as register_gallery
+from .public import public_host
 from .registry import register as register_registry
 from .settings import Settings
 from .store import Backend
@@ -42,13 +44,19 @@ class Emulator:
             caller = self.verifier.verify(request, request.get_data())
         else:
             caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
-        return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host)
+        return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
+                              self.public_host(request.environ, request.host))
+
+    def public_host(self, environ, request_host: str) -> str:
+        """The public registry's ``host:port`` for a client that reached us at ``request_host``."""
+        return public_host(self.settings, request_host, self.public_ports, bool(environ.get("ecr_emulator.public")))
 
     def _flask_app(self) -> Flask:
         app = Flask("ecr_emulator")
         app.extensions["ecr_emulator"] = self
         register_registry(app, self)
         register_admin(app)
+        register_gallery(app)
 
         @app.get("/_emulator/public/logos/<account>/<path:name>")
         def public_logo(account: str, name: str):

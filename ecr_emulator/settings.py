@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import MISSING, dataclass, field, fields
 
+from .public import parse_aliases
+
 URI_STYLES = ("local", "aws")
 SERVERS = ("gunicorn", "werkzeug")
 
@@ -125,6 +127,14 @@ class Settings:
     upstream_timeout: float = setting(10.0, "pull-through cache: seconds to wait for an upstream to connect "
                                             "or answer", cli=False)
 
+
+    public_alias: tuple = setting(
+        (), "ACCOUNT=ALIAS: the primary ECR Public registry alias of ACCOUNT (its default alias "
+            "public-<account> keeps working)", flag="--public-alias")
+    public_verified: tuple = setting(
+        (), "ACCOUNT: an account whose ECR Public registry is verified (shown as verified, with its "
+            "repository logos and display name in the gallery)", flag="--public-verified")
+
     def __post_init__(self) -> None:
         for f in fields(self):
             choices = f.metadata.get("choices")
@@ -170,6 +180,13 @@ class Settings:
                                    "http:// or https:// URL")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
+        try:
+            parse_aliases(self.public_alias)
+        except ValueError as error:
+            raise SettingError(f"{describe('public_alias')}: {error}") from None
+        for account in self.public_verified:
+            if not (len(account) == 12 and account.isdigit()):
+                raise SettingError(f"{describe('public_verified')} takes 12-digit account ids, not {account!r}")
 
     def organization_of(self, account: str) -> str | None:
         """The ``aws:PrincipalOrgID`` of ``account`` (``--organization ACCOUNT=ORG_ID``)."""

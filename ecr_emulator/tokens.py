@@ -52,10 +52,27 @@ class DownloadClaims:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class BearerClaims:
+    """What an ECR Public registry Bearer token (``GET /token``) grants.
+
+    ``account``: the account whose ``ecr-public`` password obtained it ("" for an anonymous
+    token); ``access``: ``[[repository, [actions...]], ...]`` as granted, Docker token style.
+    """
+
+    account: str
+    access: list
+    expires_at: datetime
+
+    def allows(self, repository: str, action: str) -> bool:
+        return any(name == repository and (action in actions or "*" in actions) for name, actions in self.access)
+
+
 _PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "principal",
                                "i": "principal_arn"}, TokenClaims)
 _DOWNLOAD = ("download", {"a": "account", "r": "region", "k": "kind", "n": "repository", "d": "digest"},
              DownloadClaims)
+_BEARER = ("bearer", {"a": "account", "s": "access"}, BearerClaims)
 
 
 def _b64(data: bytes) -> str:
@@ -83,6 +100,8 @@ class TokenSigner:
 
     def _decode(self, spec, token: str, now: datetime, what: str):
         purpose, fields, cls = spec
+        if not token.isascii():
+            raise InvalidToken(f"Your {what} is invalid.")
         payload, _, signature = token.partition(".")
         if not signature or not hmac.compare_digest(signature, self._signature(purpose, payload)):
             raise InvalidToken(f"Your {what} is invalid.")
@@ -115,3 +134,10 @@ class TokenSigner:
     def verify_download(self, token: str, now: datetime) -> DownloadClaims:
         return self._decode(_DOWNLOAD, token, now, "download URL")
 
+
+    # -- ECR Public registry Bearer tokens -------------------------------------------------
+    def issue_bearer(self, claims: BearerClaims) -> str:
+        return self._encode(_BEARER, claims)
+
+    def verify_bearer(self, token: str, now: datetime) -> BearerClaims:
+        return self._decode(_BEARER, token, now, "bearer token")

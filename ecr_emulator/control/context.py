@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .. import iam, secrets
 from ..awsjson import Caller
 from ..errors import AccessDeniedException, RepositoryNotFoundException
+from ..public import primary_alias
 from ..settings import Settings
 from ..store import PRIVATE, PUBLIC, Backend, RegistryState, Repository
 from ..tokens import TokenSigner
@@ -28,6 +29,8 @@ class RequestContext:
     service: str
     #: ``host[:port]`` the client used to reach this server
     host: str
+    #: ``host:port`` of the ECR Public registry for this client (``public.ecr.aws`` in aws style)
+    public_host: str = ""
 
     @property
     def kind(self) -> str:
@@ -109,16 +112,15 @@ class RequestContext:
 
     def repository_uri(self, repo: Repository) -> str:
         if repo.kind == PUBLIC:
-            host = "public.ecr.aws" if self.settings.uri_style == "aws" else self.host
-            return f"{host}/{public_alias(repo.account)}/{repo.name}"
+            return f"{self.public_registry_uri(repo.account)}/{repo.name}"
         return f"{self.registry_host(repo.account, repo.region)}/{repo.name}"
+
+    def public_registry_uri(self, account: str) -> str:
+        """``<public host>/<primary alias>``: ECR Public's ``registryUri``."""
+        return f"{self.public_host or self.host}/{primary_alias(self.settings, account)}"
 
     def proxy_endpoint(self, account: str) -> str:
         if self.settings.uri_style == "aws":
             return f"https://{account}.dkr.ecr.{self.caller.region}.amazonaws.com"
         return f"http://{self.host}"
 
-
-def public_alias(account: str) -> str:
-    """The default ECR Public registry alias the emulator assigns to an account."""
-    return f"public-{account}"

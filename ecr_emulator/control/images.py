@@ -16,11 +16,11 @@ from ..errors import (
     UnableToGetUpstreamImageException,
 )
 from ..features.scanning.shapes import image_scan_fields
+from ..public import account_of, is_alias
 from ..store import PUBLIC, Image, Repository, archive
 from ..store import images as store
 from ..store.pull_through import UpstreamError, rule_for
 from ._registry import both, ecr, ecr_public
-from .context import public_alias
 from .pagination import paginate
 from .validation import invalid
 
@@ -29,7 +29,6 @@ DIGEST_PATTERN = "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"
 _DIGEST = re.compile(DIGEST_PATTERN)
 #: the docker tag grammar (ECR's model only bounds the length, 1-300)
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_ALIAS = re.compile(r"public-([0-9]{12})")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 
 NOT_FOUND = "Requested image not found"
@@ -44,13 +43,13 @@ TAG_DOES_NOT_MATCH = "Invalid request parameters: given tag does not map to the 
 def repository(ctx, name: str, registry_id: str | None, action: str) -> Repository:
     """The repository an operation targets; ECR Public push ops also take a registry alias."""
     if registry_id is not None and ctx.kind == PUBLIC and not _ACCOUNT.fullmatch(registry_id):
-        if registry_id == public_alias(ctx.caller.account):
-            registry_id = ctx.caller.account
-        else:
-            match = _ALIAS.fullmatch(registry_id)  # another account's default alias
-            if match is None:
-                raise RegistryNotFoundException(f"The registry with alias '{registry_id}' does not exist.")
-            registry_id = match.group(1)
+        if not is_alias(registry_id):
+            raise invalid("registryId", "must be a 12-digit registry id or a registry alias of 2-50 "
+                                        "characters matching '[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*'")
+        account = account_of(ctx.settings, registry_id)
+        if account is None:
+            raise RegistryNotFoundException(f"The registry with alias '{registry_id}' does not exist.")
+        registry_id = account
     return ctx.repository(name, registry_id, action)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ..errors import RepositoryCatalogDataNotFoundException
+from ..public import aliases_of, is_verified
 from ..store import Repository
 from ._registry import ecr_public
-from .context import public_alias
+from .pagination import paginate
 from .repositories import create, public_repository_view
-from .validation import merge_tags
+from .validation import invalid, merge_tags
 
 CATALOG_TEXT_FIELDS = ("description", "architectures", "operatingSystems", "aboutText", "usageText")
 
@@ -21,8 +22,17 @@ def catalog_view(ctx, repo: Repository) -> dict:
     return view
 
 
+#: what ECR Public accepts as a repository logo (the model bounds the size: 512,000 bytes)
+LOGO_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
 def _catalog(data: dict | None) -> dict:
-    return dict(data or {})
+    """Catalog data as stored: the model has checked lengths and counts; the logo must be an image."""
+    data = dict(data or {})
+    logo = data.get("logoImageBlob")
+    if logo and not bytes(logo).startswith(LOGO_SIGNATURES):
+        raise invalid("catalogData.logoImageBlob", "The repository logo must be a PNG or JPEG image")
+    return data
 
 
 @ecr_public("CreateRepository")
@@ -65,15 +75,16 @@ def put_registry_catalog_data(ctx, display_name=None):
 
 @ecr_public("DescribeRegistries")
 def describe_registries(ctx, next_token=None, max_results=None):
+    """The caller's one public registry, with its aliases (``--public-alias``) and verified flag
+    (``--public-verified``), paged like every listing."""
     state = ctx.registry(None, "DescribeRegistries")
-    alias = public_alias(state.account)
-    host = "public.ecr.aws" if ctx.settings.uri_style == "aws" else ctx.host
     registry = {
         "registryId": state.account,
         "registryArn": f"arn:aws:ecr-public::{state.account}:registry/{state.account}",
-        "registryUri": f"{host}/{alias}",
-        "verified": False,
-        "aliases": [{"name": alias, "status": "ACTIVE", "primaryRegistryAlias": True,
-                     "defaultRegistryAlias": True}],
+        "registryUri": ctx.public_registry_uri(state.account),
+        "verified": is_verified(ctx.settings, state.account),
+        "aliases": [{"name": alias.name, "status": "ACTIVE", "primaryRegistryAlias": alias.primary,
+                     "defaultRegistryAlias": alias.default} for alias in aliases_of(ctx.settings, state.account)],
     }
-    return {"registries": [registry]}
+    page, token = paginate([registry], next_token, max_results, scope=f"{ctx.service}:DescribeRegistries")
+    return {"registries": page, "nextToken": token}

@@ -1,7 +1,8 @@
 """The OCI distribution v1.1 / Docker Registry v2 data plane, on the control plane's port.
 
 :func:`register` adds it to the emulator's Flask app: ``/v2/...`` (the route table in
-``routes.py``) and ``/_emulator/blobs/<token>`` (pre-signed layer downloads). Views go
+``routes.py``), ``/_emulator/blobs/<token>`` (pre-signed layer downloads) and, on the ECR
+Public listener, ``/token`` (Bearer tokens, ``public.py``). Views go
 through ``store/`` only; errors are the OCI table in ``errors.py``.
 """
 
@@ -29,11 +30,15 @@ def register(app: Flask, emulator) -> None:
     """Serve the registry from ``app`` for ``emulator`` (its backend, settings and tokens)."""
     from .blobs import download
     from .bodies import release_large_buffers_promptly
+    from .public import issue_token
 
     release_large_buffers_promptly()
 
     def registry(path: str = ""):
         return dispatch(emulator, request._get_current_object())
+
+    def bearer_token():
+        return guarded(lambda: issue_token(emulator, request._get_current_object()))
 
     def presigned(token: str):
         return guarded(lambda: download(emulator, request._get_current_object(), token))
@@ -42,4 +47,6 @@ def register(app: Flask, emulator) -> None:
     app.url_map.converters["registry_path"] = _AnyPath
     app.add_url_rule("/v2", "registry_base", registry, methods=_METHODS, merge_slashes=False)
     app.add_url_rule("/v2/<registry_path:path>", "registry", registry, methods=_METHODS, merge_slashes=False)
+    for rule in ("/token", "/token/"):
+        app.add_url_rule(rule, "public_token" + rule[6:].replace("/", "_slash"), bearer_token, methods=_METHODS)
     app.add_url_rule("/_emulator/blobs/<token>", "presigned_blob", presigned, methods=["GET", "HEAD"])

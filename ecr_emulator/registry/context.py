@@ -55,6 +55,9 @@ class RegistryContext:
         """The account acting: the token's holder (the registry's own account with auth off)."""
         return self.claims.principal if self.claims is not None else self.account
 
+    #: ``<alias>/`` on the ECR Public registry: the part of every path before the repository name
+    prefix: str = ""
+
     @property
     def backend(self) -> Backend:
         return self.emulator.backend
@@ -131,8 +134,21 @@ class RegistryContext:
         except UpstreamError as error:
             raise from_upstream(error, "blob", digest) from None
 
+    def qualified(self, name: str) -> str:
+        """The name a client uses for repository ``name`` (``<alias>/<name>`` on ECR Public)."""
+        return self.prefix + name
+
+    def local_name(self, qualified: str) -> str | None:
+        """The repository a client-side name designates in this registry, or None if another."""
+        if not qualified.startswith(self.prefix):
+            return None
+        return qualified[len(self.prefix):]
+
     def url(self, path: str) -> str:
-        """An absolute URL on the host the client used (some clients cannot follow relative ones)."""
+        """An absolute URL on the host the client used (some clients cannot follow relative ones).
+        ``path`` is ``/v2/<repository>/...``; on ECR Public the alias goes before the repository."""
+        if self.prefix and path.startswith("/v2/"):
+            path = "/v2/" + self.prefix + path[len("/v2/"):]
         return f"{self.request.scheme}://{self.request.host}{quote(path, safe='/:@')}"
 
 
@@ -153,7 +169,7 @@ def authorize(emulator, request: Request) -> RegistryContext:
     if not settings.registry_auth:
         account, region = (host["account"], host["region"]) if host else (settings.account, settings.region)
         return RegistryContext(emulator, request, account, region)
-    claims = _claims(emulator, request)
+    claims = basic_claims(emulator, request)
     account, region = (host["account"], host["region"]) if host else (claims.account, claims.region)
     if claims.kind != PRIVATE:
         raise RegistryError("DENIED", "This is an ECR Public authorization token; private ECR registries "
@@ -167,7 +183,9 @@ def authorize(emulator, request: Request) -> RegistryContext:
     return RegistryContext(emulator, request, account, region, PRIVATE, claims)
 
 
-def _claims(emulator, request: Request) -> TokenClaims:
+def basic_claims(emulator, request: Request) -> TokenClaims:
+    """The claims of the ``Basic AWS:<password>`` credentials of ``request`` (any kind), or
+    UNAUTHORIZED (absent, malformed, forged) / DENIED (expired)."""
     scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "basic" or not value.strip():
         raise RegistryError("UNAUTHORIZED", "no basic auth credentials", headers=challenge(request))

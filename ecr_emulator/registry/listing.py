@@ -18,7 +18,7 @@ def list_tags(ctx, name: str):
     with ctx.lock:
         tags = sorted(repo.tag_index)
     chunk, headers = http.page(tags, ctx.request)
-    return http.respond_json({"name": name, "tags": chunk}, headers=headers)
+    return http.respond_json({"name": ctx.qualified(name), "tags": chunk}, headers=headers)
 
 
 def catalog(ctx):

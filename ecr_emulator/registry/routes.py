@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from . import blobs, listing, manifests, uploads
 from .context import authorize
 from .errors import RegistryError, from_exception, render
+from .public import authorize_public
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +102,17 @@ def guarded(call: Callable[[], Response]) -> Response:
 
 
 def dispatch(emulator, request: Request) -> Response:
+    """Match, authorize (Basic on the private listener, Bearer on the public one: ``public.py``), view."""
     def call() -> Response:
-        if request.environ.get("ecr_emulator.public"):
-            raise RegistryError("UNSUPPORTED", "the ECR Public registry is not served yet")
         route, params = match(request.path)
         view = route.view(request.method)
         if view is None:
             raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on {route.name} endpoints",
                                 headers={"Allow": route.allow})
-        ctx = authorize(emulator, request)
+        if request.environ.get("ecr_emulator.public"):
+            ctx = authorize_public(emulator, request, route.name, params)
+        else:
+            ctx = authorize(emulator, request)
         ctx.action = ACTIONS.get((route.name, request.method), "")
         return view(ctx, **params)
 

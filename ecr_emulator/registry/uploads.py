@@ -129,7 +129,8 @@ def _mount(ctx, repo, digest: str, source: str):
     Private ECR mounts only with the account setting ``BLOB_MOUNTING`` ENABLED (its default is
     DISABLED) and between repositories with the same encryption, as ECR does.
     """
-    if not (REPOSITORY_NAME.match(source) and _is_sha256(digest)):
+    source = ctx.local_name(source)
+    if not (source and REPOSITORY_NAME.match(source) and _is_sha256(digest)):
         return None
     with ctx.lock:
         state = ctx.registry()

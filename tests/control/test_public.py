@@ -23,13 +23,14 @@ def error_of(info) -> dict:
     return info.value.response["Error"]
 
 
-def test_create_repository_minimal(ecr_public, url):
+def test_create_repository_minimal(ecr_public, ecr_emulator_server):
     answer = ecr_public.create_repository(repositoryName="team/tool")
     repo = answer["repository"]
     assert repo["repositoryName"] == "team/tool"
     assert repo["registryId"] == ACCOUNT
     assert repo["repositoryArn"] == f"arn:aws:ecr-public::{ACCOUNT}:repository/team/tool"
-    assert repo["repositoryUri"] == f"{url.split('://')[1]}/{ALIAS}/team/tool"
+    # the public registry's listener, not the API's port: the URI works as returned
+    assert repo["repositoryUri"] == f"{ecr_emulator_server.public_host}/{ALIAS}/team/tool"
     now = datetime.now(timezone.utc)
     assert now - timedelta(minutes=1) <= repo["createdAt"] <= now + timedelta(minutes=1)
     assert answer["catalogData"] == {"marketplaceCertified": False}
@@ -152,12 +153,12 @@ def test_registry_catalog_data(ecr_public):
     assert ecr_public.put_registry_catalog_data()["registryCatalogData"] == {"displayName": "My Org"}
 
 
-def test_describe_registries(ecr_public, url):
+def test_describe_registries(ecr_public, ecr_emulator_server):
     registries = ecr_public.describe_registries()["registries"]
     assert registries == [{
         "registryId": ACCOUNT,
         "registryArn": f"arn:aws:ecr-public::{ACCOUNT}:registry/{ACCOUNT}",
-        "registryUri": f"{url.split('://')[1]}/{ALIAS}",
+        "registryUri": f"{ecr_emulator_server.public_host}/{ALIAS}",
         "verified": False,
         "aliases": [{"name": ALIAS, "status": "ACTIVE", "primaryRegistryAlias": True, "defaultRegistryAlias": True}],
     }]
@@ -180,3 +181,75 @@ def test_public_repository_of_another_account_is_denied(ecr_public):
 
 def test_public_name_is_limited_to_205(ecr_public):
     assert ecr_public.create_repository(repositoryName="a" * 205)["repository"]["repositoryName"] == "a" * 205
+
+
+@pytest.mark.parametrize("catalog, member", [
+    ({"description": "d" * 1025}, "catalogData.description"),
+    ({"aboutText": "a" * 25601}, "catalogData.aboutText"),
+    ({"usageText": "u" * 25601}, "catalogData.usageText"),
+    ({"architectures": ["x86-64"] * 51}, "catalogData.architectures"),
+    ({"architectures": ["a" * 51]}, "catalogData.architectures"),
+    ({"operatingSystems": ["Linux"] * 51}, "catalogData.operatingSystems"),
+    ({"logoImageBlob": PNG + b"\0" * 512_001}, "catalogData.logoImageBlob"),
+    ({"logoImageBlob": b"GIF89a" + b"\0" * 16}, "catalogData.logoImageBlob"),
+    ({"logoImageBlob": b"<svg onload=alert(1)>"}, "catalogData.logoImageBlob"),
+], ids=["description", "about", "usage", "architectures", "architecture", "systems", "logo-size", "logo-gif",
+        "logo-svg"])
+def test_catalog_data_over_its_limits(ecr_public, catalog, member):
+    ecr_public.create_repository(repositoryName="tool", catalogData={"description": "kept"})
+    for call in (lambda: ecr_public.put_repository_catalog_data(repositoryName="tool", catalogData=catalog),
+                 lambda: ecr_public.create_repository(repositoryName="other", catalogData=catalog)):
+        with pytest.raises(ClientError) as info:
+            call()
+        assert error_of(info)["Code"] == "InvalidParameterException"
+        assert member in error_of(info)["Message"]
+    # nothing changed
+    assert ecr_public.get_repository_catalog_data(repositoryName="tool")["catalogData"]["description"] == "kept"
+    assert [r["repositoryName"] for r in ecr_public.describe_repositories()["repositories"]] == ["tool"]
+
+
+def test_catalog_data_at_its_limits(ecr_public):
+    catalog = {"description": "d" * 1024, "aboutText": "a" * 25600, "usageText": "u" * 25600,
+               "architectures": ["x" * 50] * 50, "operatingSystems": ["Linux"] * 50,
+               "logoImageBlob": PNG + b"\0" * (512_000 - len(PNG))}
+    answer = ecr_public.create_repository(repositoryName="tool", catalogData=catalog)["catalogData"]
+    assert answer["description"] == catalog["description"] and "logoUrl" in answer
+    assert requests.get(answer["logoUrl"], timeout=10).content == catalog["logoImageBlob"]
+
+
+def test_display_name_over_its_limit(ecr_public):
+    with pytest.raises(ClientError) as info:
+        ecr_public.put_registry_catalog_data(displayName="n" * 101)
+    assert error_of(info)["Code"] == "InvalidParameterException"
+    assert ecr_public.put_registry_catalog_data(displayName="n" * 100)["registryCatalogData"]["displayName"] == "n" * 100
+
+
+@pytest.mark.parametrize("registry_id", ["UPPER", "has space", "-dash-first", "ab..c", "x" * 51, "9starts-with-digit"])
+def test_an_invalid_alias_as_registry_id(ecr_public, registry_id):
+    ecr_public.create_repository(repositoryName="tool")
+    with pytest.raises(ClientError) as info:
+        ecr_public.initiate_layer_upload(registryId=registry_id, repositoryName="tool")
+    assert error_of(info)["Code"] == "InvalidParameterException"
+
+
+def test_an_unknown_alias_as_registry_id(ecr_public):
+    ecr_public.create_repository(repositoryName="tool")
+    with pytest.raises(ClientError) as info:
+        ecr_public.initiate_layer_upload(registryId="nobody-here", repositoryName="tool")
+    assert error_of(info)["Code"] == "RegistryNotFoundException"
+    upload = ecr_public.initiate_layer_upload(registryId=ALIAS, repositoryName="tool")
+    assert upload["uploadId"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.get_repository_catalog_data(repositoryName="missing"),
+    lambda c: c.describe_images(repositoryName="missing"),
+    lambda c: c.describe_image_tags(repositoryName="missing"),
+    lambda c: c.put_image(repositoryName="missing", imageManifest="{}", imageTag="v1"),
+    lambda c: c.initiate_layer_upload(repositoryName="missing"),
+    lambda c: c.batch_delete_image(repositoryName="missing", imageIds=[{"imageTag": "v1"}]),
+], ids=["catalog", "describe-images", "describe-image-tags", "put-image", "initiate-upload", "batch-delete"])
+def test_unknown_repository(ecr_public, call):
+    with pytest.raises(ClientError) as info:
+        call(ecr_public)
+    assert error_of(info)["Code"] == "RepositoryNotFoundException"

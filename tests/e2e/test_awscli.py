@@ -103,12 +103,12 @@ def test_get_login_password(aws_cli, ecr, url):
         assert refused.status_code in (401, 403)
 
 
-def test_ecr_public_describe_registries(aws_cli, url):
+def test_ecr_public_describe_registries(aws_cli, ecr_emulator_server):
     registries = json.loads(aws_cli("ecr-public", "describe-registries").stdout)["registries"]
     assert len(registries) == 1
     registry = registries[0]
     assert registry["registryId"] == ACCOUNT
-    assert registry["registryUri"] == f"{url.split('://')[1]}/public-{ACCOUNT}"
+    assert registry["registryUri"] == f"{ecr_emulator_server.public_host}/public-{ACCOUNT}"
     assert registry["aliases"][0]["name"] == f"public-{ACCOUNT}"
 
 

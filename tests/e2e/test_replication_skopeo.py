@@ -16,7 +16,7 @@ from ecr_emulator.testing.images import make_image, write_oci_layout
 
 from ..features.helpers import OTHER, SOURCE, replication_policy, settled_statuses
 from ..registry.client import authorization_token, password_of
-from .test_skopeo import SKOPEO, skopeo  # noqa: F401  (fixture)
+from .conftest import SKOPEO
 
 pytestmark = [
     pytest.mark.slow,

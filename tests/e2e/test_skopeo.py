@@ -4,9 +4,6 @@ with the credentials of GetAuthorizationToken, list tags, delete; digests verifi
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 import requests
@@ -16,30 +13,14 @@ from ecr_emulator.store.manifests import OCI_INDEX, OCI_MANIFEST
 from ecr_emulator.testing.images import digest_of, make_image, make_index, write_oci_layout
 
 from ..registry.client import Registry, authorization_token, password_of
+from .conftest import SKOPEO
 
-SKOPEO = shutil.which("skopeo")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)"),
 ]
 AMD64 = {"architecture": "amd64", "os": "linux"}
 ARM64 = {"architecture": "arm64", "os": "linux"}
-
-
-@pytest.fixture
-def skopeo(tmp_path):
-    """``skopeo(*args)``: run skopeo with an auth file and HOME of its own (nothing leaks)."""
-    env = {**os.environ, "HOME": str(tmp_path), "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
-           "XDG_RUNTIME_DIR": str(tmp_path)}
-
-    def run(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        done = subprocess.run([SKOPEO, "--insecure-policy", *args], capture_output=True, text=True,
-                              timeout=timeout, env=env)
-        if check:
-            assert done.returncode == 0, f"skopeo {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done
-
-    return run
 
 
 @pytest.fixture

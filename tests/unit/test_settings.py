@@ -47,3 +47,23 @@ def test_public_port_follows_the_port():
     assert Settings(port=5000).effective_public_port == 5001
     assert Settings(port=0).effective_public_port == 0
     assert Settings(port=5000, public_port=6000).effective_public_port == 6000
+
+
+@pytest.mark.parametrize("entries", [
+    ("123456789012",), ("123=my-org",), ("123456789012=UPPER",), ("123456789012=a",),
+    ("123456789012=public-210987654321",), ("123456789012=org,210987654321=org",),
+])
+def test_a_bad_public_alias_names_the_setting(entries):
+    if len(entries) == 1 and "," in entries[0]:
+        entries = tuple(entries[0].split(","))
+    with pytest.raises(SettingError, match="--public-alias / ECR_EMULATOR_PUBLIC_ALIAS"):
+        Settings(public_alias=entries)
+
+
+def test_public_aliases_and_verified_accounts_from_the_environment():
+    settings = Settings.from_env({"ECR_EMULATOR_PUBLIC_ALIAS": "123456789012=my-org, 210987654321=other.org",
+                                  "ECR_EMULATOR_PUBLIC_VERIFIED": "123456789012"})
+    assert settings.public_alias == ("123456789012=my-org", "210987654321=other.org")
+    assert settings.public_verified == ("123456789012",)
+    with pytest.raises(SettingError, match="--public-verified"):
+        Settings(public_verified=("not-an-account",))
