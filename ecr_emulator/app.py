@@ -25,7 +25,7 @@ class Emulator:
 
     def __init__(self, settings: Settings | None = None, backend: Backend | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        self.backend = backend or Backend()
+        self.backend = backend or Backend(lenient_manifests=self.settings.lenient_manifests)
         self.tokens = TokenSigner()
         self.protocol = AwsJsonProtocol(self._context)
         self.protocol.add_service(load_service("ecr"), ECR)

@@ -96,6 +96,9 @@ class Settings:
               "just answered (0: plain gthread)", cli=False)
     token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
     access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
+    lenient_manifests: bool = setting(
+        False, "accept PutImage manifests whose layers were never uploaded (sizes from the manifest), "
+               "as moto does; off: LayersNotFoundException, as ECR")
 
     def __post_init__(self) -> None:
         for f in fields(self):
