@@ -57,6 +57,16 @@ class _Body:
         yield self.data
 
 
+#: header name -> WSGI environ key (a handful of names, converted once)
+_ENVIRON_KEYS: dict[str, str] = {}
+
+
+def _environ_key(name: str) -> str:
+    key = name.upper().replace("-", "_")
+    key = _ENVIRON_KEYS[name] = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+    return key
+
+
 def _header_items(headers) -> list[tuple[str, str | bytes]]:
     """The items of botocore's ``HeadersDict``, read from its dict directly when it has one
     (its mapping interface builds a case-folded key object per lookup: a third of this
@@ -71,7 +81,7 @@ def _answer(request, **_):
     """``before-send.ecr`` / ``before-send.ecr-public``: the innermost active mock answers."""
     if not _active:
         return None
-    if "moto.core.config" in sys.modules:
+    if "moto.core.config" in sys.modules:  # checked at each call: mock_aws may swap its config
         _moto_passes_ecr()
     return _active[-1].handle(request)
 
@@ -306,10 +316,8 @@ class MockEcr:
                    "PATH_INFO": parts.path or "/", "QUERY_STRING": parts.query,
                    "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         for name, value in _header_items(request.headers):
-            if isinstance(value, bytes):
-                value = value.decode("latin-1")
-            key = name.upper().replace("-", "_")
-            environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
+            key = _ENVIRON_KEYS.get(name) or _environ_key(name)
+            environ[key] = value.decode("latin-1") if isinstance(value, bytes) else value
         environ["HTTP_HOST"] = environ["SERVER_NAME"] + ":" + environ["SERVER_PORT"]
         emulator = self.emulator
         request = _request_class()(environ, body)

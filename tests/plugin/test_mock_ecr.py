@@ -211,3 +211,16 @@ def test_moto_serves_ecr_again_once_mock_ecr_stops():
         from moto.ecr.models import ecr_backends
 
         assert set(ecr_backends["123456789012"][REGION].repositories) == {"motos"}
+
+
+def test_async_functions_and_nesting():
+    import asyncio
+
+    @mock_ecr
+    async def body():
+        ecr_client().create_repository(repositoryName="outer")
+        with mock_ecr():  # the innermost activation answers, and starts empty
+            assert ecr_client().describe_repositories()["repositories"] == []
+        return [r["repositoryName"] for r in ecr_client().describe_repositories()["repositories"]]
+
+    assert asyncio.run(body()) == ["outer"]
