@@ -81,13 +81,15 @@ def _answer(request, **_):
     """``before-send.ecr`` / ``before-send.ecr-public``: the innermost active mock answers."""
     if not _active:
         return None
-    if "moto.core.config" in sys.modules:  # checked at each call: mock_aws may swap its config
+    if _moto_config is not None or "moto.core.config" in sys.modules:
         _moto_passes_ecr()
     return _active[-1].handle(request)
 
 
 #: the moto passthrough list ``_moto_passes_ecr`` added "ecr" to (so that only it is undone)
 _moto_list: list | None = None
+#: moto's settings (``moto.core.config.default_user_config``) once moto is imported
+_moto_config: dict | None = None
 
 
 def _moto_passes_ecr() -> None:
@@ -96,10 +98,13 @@ def _moto_passes_ecr() -> None:
     (ours answers first: a handler of ``before-send.ecr`` runs before moto's ``before-send``).
     moto's documented way to leave a service alone is its ``passthrough`` setting; while a
     ``mock_ecr`` is active, "ecr" is in it (moto has no ECR Public)."""
-    global _moto_list
-    from moto.core.config import default_user_config
+    global _moto_list, _moto_config
+    if _moto_config is None:
+        from moto.core.config import default_user_config
 
-    services = default_user_config.get("core", {}).get("passthrough", {}).get("services")
+        _moto_config = default_user_config
+    # looked up at each call: mock_aws(config=...) swaps the "core" entry while it is active
+    services = _moto_config.get("core", {}).get("passthrough", {}).get("services")
     if isinstance(services, list) and "ecr" not in services:
         services.append("ecr")
         _moto_list = services
