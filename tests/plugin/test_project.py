@@ -124,3 +124,17 @@ def test_a_bad_option_is_a_usage_error(pytester):
     result = pytester.runpytest_subprocess("--ecr-emulator-registry-auth=maybe")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "on or off, not 'maybe'" in result.stderr.str()
+
+
+def test_the_readme_examples_pass(pytester):
+    """The README's pytest and mock_ecr examples, run as a project's tests."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Testing with pytest"):readme.index("## Coming from moto")]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, "the README's examples moved: update this test"
+    pytester.makepyfile(**{f"test_readme_{i}": block for i, block in enumerate(blocks)})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
