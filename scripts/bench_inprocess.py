@@ -106,22 +106,23 @@ def run_replay(calls: int, prefix: str) -> tuple[float, float]:
     return _loop(client, calls, prefix)
 
 
-def run_mock_ecr(calls: int, prefix: str) -> tuple[float, float]:
-    with mock_ecr():
+def _run_inside(mock, calls: int, prefix: str) -> tuple[float, float]:
+    """The loop with a client created inside ``mock`` (a started context manager)."""
+    with mock:
         client = boto3.client("ecr", region_name=REGION, aws_access_key_id="123456789012",
                               aws_secret_access_key="x")
         _loop(client, 30, prefix + "-warm")
         return _loop(client, calls, prefix)
+
+
+def run_mock_ecr(calls: int, prefix: str) -> tuple[float, float]:
+    return _run_inside(mock_ecr(), calls, prefix)
 
 
 def run_moto(calls: int, prefix: str) -> tuple[float, float]:
     from moto import mock_aws
 
-    with mock_aws():
-        client = boto3.client("ecr", region_name=REGION, aws_access_key_id="123456789012",
-                              aws_secret_access_key="x")
-        _loop(client, 30, prefix + "-warm")
-        return _loop(client, calls, prefix)
+    return _run_inside(mock_aws(), calls, prefix)
 
 
 def per_call(args) -> dict[str, list[tuple[float, float]]]:
