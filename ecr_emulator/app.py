@@ -28,7 +28,7 @@ class Emulator:
 
     def __init__(self, settings: Settings | None = None, backend: Backend | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        self.backend = backend or Backend()
+        self.backend = backend or Backend(lenient_manifests=self.settings.lenient_manifests)
         self.tokens = TokenSigner()
         self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
                          if self.settings.credentials_file else None)

@@ -135,6 +135,11 @@ class Settings:
         (), "ACCOUNT: an account whose ECR Public registry is verified (shown as verified, with its "
             "repository logos and display name in the gallery)", flag="--public-verified")
 
+
+    lenient_manifests: bool = setting(
+        False, "accept PutImage manifests whose layers were never uploaded (sizes from the manifest), "
+               "as moto does; off: LayersNotFoundException, as ECR")
+
     def __post_init__(self) -> None:
         for f in fields(self):
             choices = f.metadata.get("choices")

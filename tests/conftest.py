@@ -1,5 +1,6 @@
-"""Shared fixtures: one real server per xdist worker (from the plugin), wiped before each test,
-and boto3 clients whose every answer is checked against botocore's output shapes."""
+"""Shared fixtures: one real server per xdist worker (the plugin's ``ecr_emulator_server``, which
+the plugin also wipes before each test that uses it), and boto3 clients whose every answer is
+checked against botocore's output shapes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,10 @@ import requests
 
 from ecr_emulator.testing import ServerProcess, checked_client
 
+pytest_plugins = ["pytester"]
+
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(request):
-    """Every test that talks to the session server starts from an empty emulator."""
-    if "ecr_emulator_server" in request.fixturenames:
-        requests.post(request.getfixturevalue("ecr_emulator_url") + "/_emulator/reset", timeout=10)
 
 
 @pytest.fixture(scope="session")

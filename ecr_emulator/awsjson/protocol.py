@@ -31,16 +31,18 @@ JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0"
 ContextFactory = Callable[[Request, Service], Any]
 
 
+def _error_answer(error: AwsError, request_id: str) -> tuple[int, dict[str, str], bytes]:
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "x-amzn-RequestId": request_id,
+        "x-amzn-ErrorType": error.error_code,
+    }
+    return error.status, headers, json.dumps(error.body()).encode()
+
+
 def error_response(error: AwsError, request_id: str) -> Response:
-    return Response(
-        json.dumps(error.body()),
-        status=error.status,
-        headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "x-amzn-RequestId": request_id,
-            "x-amzn-ErrorType": error.error_code,
-        },
-    )
+    status, headers, body = _error_answer(error, request_id)
+    return Response(body, status=status, headers=headers)
 
 
 class AwsJsonProtocol:
@@ -61,19 +63,22 @@ class AwsJsonProtocol:
         return request.method == "POST" and (request.path == "/" or "X-Amz-Target" in request.headers)
 
     def __call__(self, request: Request) -> Response:
+        status, headers, body = self.answer(request)
+        return Response(body, status=status, headers=headers)
+
+    def answer(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers and body of the answer to ``request`` (the in-process ``mock_ecr``
+        hands them to botocore as they are, without a WSGI response in between)."""
         request_id = str(uuid.uuid4())
         try:
             body = self._dispatch(request)
         except AwsError as error:
-            return error_response(error, request_id)
+            return _error_answer(error, request_id)
         except Exception:  # a bug: report it, never pretend
             log.exception("unhandled error in %s", request.headers.get("X-Amz-Target"))
-            return error_response(InternalFailure("The emulator failed to process the request."), request_id)
-        return Response(
-            json.dumps(body),
-            status=200,
-            headers={"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id},
-        )
+            return _error_answer(InternalFailure("The emulator failed to process the request."), request_id)
+        return 200, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id}, \
+            json.dumps(body).encode()
 
     def _dispatch(self, request: Request) -> dict[str, Any]:
         target = request.headers.get("X-Amz-Target", "")

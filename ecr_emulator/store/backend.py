@@ -29,8 +29,10 @@ PUBLIC_REGION = "us-east-1"
 
 
 class Backend:
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, *, lenient_manifests: bool = False) -> None:
         self.clock = clock or Clock()
+        #: ``--lenient-manifests``: images may name blobs never uploaded (:func:`images.put_image`)
+        self.lenient_manifests = lenient_manifests
         self.lock = threading.RLock()
         self.blobs = BlobStore()
         self.uploads = UploadSessions()
@@ -47,7 +49,7 @@ class Backend:
         the features. ``door``: ``registry``, ``api``, ``replication`` or ``pull-through``."""
         new = images.digest_is_new(repo, manifest)
         image = images.put_image(repo, self.blobs, manifest, media_type=media_type, tag=tag, digest=digest,
-                                 now=now or self.clock.now())
+                                 now=now or self.clock.now(), lenient=self.lenient_manifests)
         self.events.emit(ImagePushed(repo, image, tag, new, door))
         return image
 

@@ -1,6 +1,18 @@
-"""Test tooling: a real server in a subprocess, the pytest plugin, and contract checks."""
+"""Test tooling: a real server in a subprocess, the pytest plugin, the in-process ``mock_ecr``,
+contract checks and synthetic images.
 
-from .contract import ContractViolation, check_response, checked_client
-from .server import ServerProcess
+Names are imported on first use (``ecr_emulator._lazy``), so importing the pytest plugin, which
+lives in this package, does not import boto3 or the emulator.
+"""
 
-__all__ = ["ContractViolation", "ServerProcess", "check_response", "checked_client"]
+from __future__ import annotations
+
+from .._lazy import exports
+
+_EXPORTS = {
+    "ContractViolation": ".contract", "check_response": ".contract", "checked_client": ".contract",
+    "ServerProcess": ".server", "mock_ecr": ".mock", "MockEcr": ".mock",
+    "ImagePusher": ".push", "build_image": ".push", "PushError": ".push",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = exports(__name__, _EXPORTS)
