@@ -53,6 +53,11 @@ class RequestContext:
         return repo
 
     # -- addresses -------------------------------------------------------------------
+    @property
+    def scheme(self) -> str:
+        """How clients reach this server: ``https`` with ``--tls``."""
+        return "https" if self.settings.tls else "http"
+
     def registry_host(self, account: str, region: str) -> str:
         if self.settings.uri_style == "aws":
             return f"{account}.dkr.ecr.{region}.amazonaws.com"
@@ -67,7 +72,7 @@ class RequestContext:
     def proxy_endpoint(self, account: str) -> str:
         if self.settings.uri_style == "aws":
             return f"https://{account}.dkr.ecr.{self.caller.region}.amazonaws.com"
-        return f"http://{self.host}"
+        return f"{self.scheme}://{self.host}"
 
 
 def public_alias(account: str) -> str:

@@ -87,6 +87,15 @@ class Backend:
             linked = {d for repo in self.all_repositories() for d in repo.blobs}
             self.blobs.discard_unreferenced(linked)
 
+    def restore(self, registries: list[RegistryState], blobs: dict, clock_offset) -> None:
+        """Replace everything with a snapshot's content (store/snapshot.py)."""
+        with self.lock:
+            self.tasks.forget()
+            self.uploads.clear()
+            self._registries = {(s.kind, s.account, s.region): s for s in registries}
+            self.blobs.replace(blobs)
+            self.clock.set_offset(clock_offset)
+
     def reset(self) -> None:
         """Forget everything: what ``POST /_emulator/reset`` does."""
         with self.lock:
