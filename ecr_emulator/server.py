@@ -116,17 +116,16 @@ def serve(settings: Settings) -> int:
 
 
 class _ProbeLog:
-    """Clients that try TLS first (podman, skopeo) send a ClientHello to a plain-HTTP port and
-    the HTTP parser fails on it. That is expected (they fall back to HTTP), not a problem, so
-    it is logged once, at debug level, instead of as a warning per connection."""
+    """Clients that try TLS first (podman, skopeo) send a ClientHello to a plain-HTTP port;
+    the HTTP parser would fail on it and log a warning per connection ("bare LF as line
+    terminator"). That is expected (they fall back to HTTP), so such connections are closed
+    before parsing and logged once, at debug level."""
+
+    #: the first bytes of a TLS handshake record
+    HANDSHAKE = b"\x16\x03"
 
     def __init__(self) -> None:
         self.seen = False
-
-    @staticmethod
-    def is_probe(error_text: str) -> bool:
-        """Whether a parse error's text shows a TLS handshake record (0x16 0x03)."""
-        return "\x16\x03" in error_text or "\\x16\\x03" in error_text
 
     def log(self, debug, addr) -> None:
         if not self.seen:
@@ -152,13 +151,28 @@ def _worker_class(linger: float, tls: bool):
     """
     import select
 
+    from gunicorn.workers import gthread
     from gunicorn.workers.gthread import ThreadWorker
 
+    # gunicorn >= 24: a new connection's thread waits this long for its first bytes, else
+    # hands it back ("defer"); older versions: only bytes already there are looked at
+    defer = getattr(gthread, "_DEFER", None)
+    data_timeout = getattr(gthread, "DEFAULT_WORKER_DATA_TIMEOUT", 5.0)
+    if not hasattr(getattr(gthread, "TConn", None), "wait_for_data"):
+        defer = None
     timeout_ms = max(1, int(linger * 1000))
     probes = _ProbeLog()
 
     class LingeringThreadWorker(ThreadWorker):
         def handle(self, conn):
+            if not tls and not conn.initialized:
+                # the first bytes of a new connection: wait for them as gthread does (a quiet
+                # connection goes back to the poller), then look without consuming them
+                if defer is not None and not conn.wait_for_data(data_timeout):
+                    return defer
+                if self._is_tls_probe(conn):
+                    probes.log(self.log.debug, conn.client[0] if conn.client else "?")
+                    return False  # gthread closes the connection
             result = super().handle(conn)
             served = 1
             while result is True and linger > 0 and self.alive and served < MAX_LINGERING_REQUESTS and not self._others_wait():
@@ -177,15 +191,15 @@ def _worker_class(linger: float, tls: bool):
                 served += 1
             return result
 
-        def handle_error(self, req, client, addr, exc):
-            if not tls and probes.is_probe(str(exc)):
-                probes.log(self.log.debug, addr[0] if addr else "?")
-                try:
-                    client.close()
-                except OSError:
-                    pass
-                return
-            super().handle_error(req, client, addr, exc)
+        @staticmethod
+        def _is_tls_probe(conn) -> bool:
+            try:
+                first = conn.sock.recv(len(_ProbeLog.HANDSHAKE), socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return False  # nothing yet: gthread waits for it, and this runs again
+            except OSError:
+                return False  # gthread's own path deals with a broken socket
+            return first == _ProbeLog.HANDSHAKE
 
         def _others_wait(self) -> bool:
             """Whether other connections wait for a thread (then this one goes back in line)."""
@@ -254,11 +268,12 @@ def _serve_werkzeug(settings: Settings, sockets: list[socket.socket], tls: dict 
             if settings.access_log:
                 super().log_request(code, size)
 
-        def log_error(self, format, *args):
-            if not tls and _ProbeLog.is_probe(repr(getattr(self, "raw_requestline", b""))):
+        def parse_request(self):
+            if not tls and self.raw_requestline.startswith(_ProbeLog.HANDSHAKE):
                 probes.log(log.debug, self.client_address[0])
-                return
-            super().log_error(format, *args)
+                self.close_connection = True
+                return False
+            return super().parse_request()
 
     ssl_context = None
     if tls:
