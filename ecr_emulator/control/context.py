@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..awsjson import Caller
@@ -59,8 +60,16 @@ class RequestContext:
         return "https" if self.settings.tls else "http"
 
     def registry_host(self, account: str, region: str) -> str:
+        """Where the registry of ``account`` is: AWS's host name with ``--uri-style aws``, or when
+        the client reached the API under ECR's own API host name (``/etc/hosts`` pointing
+        ``api.ecr.<region>.amazonaws.com`` here, as ``docker-credential-ecr-login`` needs);
+        else the host the client used, as it used it."""
         if self.settings.uri_style == "aws":
             return f"{account}.dkr.ecr.{region}.amazonaws.com"
+        api = _AWS_API_HOST.match(self.host)
+        if api:
+            port = api.group(1) if api.group(1) not in (None, ":443") else ""
+            return f"{account}.dkr.ecr.{region}.amazonaws.com{port}"
         return self.host
 
     def repository_uri(self, repo: Repository) -> str:
@@ -72,7 +81,11 @@ class RequestContext:
     def proxy_endpoint(self, account: str) -> str:
         if self.settings.uri_style == "aws":
             return f"https://{account}.dkr.ecr.{self.caller.region}.amazonaws.com"
-        return f"{self.scheme}://{self.host}"
+        return f"{self.scheme}://{self.registry_host(account, self.caller.region)}"
+
+
+#: ECR's API host names (``api.ecr.<region>.amazonaws.com``, ``ecr.<region>...``, FIPS), with a port
+_AWS_API_HOST = re.compile(r"^(?:api\.)?ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(:\d+)?$")
 
 
 def public_alias(account: str) -> str:
