@@ -39,6 +39,8 @@ class Saver:
         self.state = state
         self.lock = threading.Lock()
         self._last: bytes | None = None
+        #: ``Backend.lock.releases`` right after the last look: unchanged means untouched since
+        self._quiet_at = -1
         self.saves = 0
 
     def save(self, *, wait: bool = True) -> bool:
@@ -47,21 +49,24 @@ class Saver:
         if not self.lock.acquire(blocking=wait):
             return False
         try:
-            data, blobs = snapshot.capture(self.emulator.backend, self.emulator.tokens.secret)
-            saved_at = data["snapshot"].pop("saved_at")
-            fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).digest()
+            backend = self.emulator.backend
+            with backend.lock:
+                data, blobs = snapshot.capture(backend, self.emulator.tokens.secret)
+                self._quiet_at = backend.lock.releases + 1  # counting the release just below
+            raw = json.dumps(data, separators=(",", ":")).encode()
+            fingerprint = hashlib.sha256(raw).digest()
             if fingerprint != self._last:
-                data["snapshot"]["saved_at"] = saved_at
-                self.state.write(json.dumps(data, separators=(",", ":")).encode())
+                self.state.write(raw)
                 self._last = fingerprint
                 self.saves += 1
-            backend = self.emulator.backend
             self.state.blobs.sweep(lambda digest: digest in blobs or backend.blobs.in_use(digest))
             return True
         finally:
             self.lock.release()
 
     def periodic(self) -> None:
+        if self.emulator.backend.lock.releases == self._quiet_at:
+            return  # nobody has taken the lock since the last look: nothing changed
         try:
             self.save(wait=False)
         except Exception:  # noqa: BLE001 -- keep serving; the next turn tries again

@@ -12,13 +12,13 @@ replication, signing) see every image whichever way it came. ``delete_image`` an
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 from . import images
 from .blobs import BlobStore, UploadSessions
 from .clock import Clock
 from .events import Events, ImageDeleted, ImagePushed
+from .locking import CountingLock
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
 from .tasks import Tasks
 
@@ -29,7 +29,7 @@ PUBLIC_REGION = "us-east-1"
 class Backend:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
-        self.lock = threading.RLock()
+        self.lock = CountingLock()
         self.blobs = BlobStore()
         self.uploads = UploadSessions()
         self._registries: dict[tuple[str, str, str], RegistryState] = {}

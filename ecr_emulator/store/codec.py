@@ -33,33 +33,81 @@ class CodecError(ValueError):
     """A value the model must not hold (saving), or a snapshot that cannot be read (loading)."""
 
 
-def encode(value: Any, path: str = "state") -> Any:
+class _NotPlain(Exception):
+    """Raised deep in :func:`_encode`; containers on the way up add their part of the path."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path: list[str] = []
+
+
+def encode(value: Any) -> Any:
     """``value`` as JSON-ready data (raises :class:`CodecError` naming the offending path)."""
+    try:
+        return _encode(value)
+    except _NotPlain as error:
+        raise CodecError("state" + "".join(reversed(error.path)) + ": " + error.message) from None
+
+
+def _encode(value: Any) -> Any:
+    # paths are built only on the way up from an error: saving stays a plain walk
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, dict):
+        try:
+            if all(isinstance(k, str) and not k.startswith("$") for k in value):
+                return {k: _encode(v) for k, v in value.items()}
+            return {"$d": [[_encode(k), _encode(v)] for k, v in value.items()]}
+        except _NotPlain as error:
+            error.path.append(_where_in(value, error))
+            raise
+    if isinstance(value, list):
+        return _sequence(value)
+    if isinstance(value, tuple):
+        return {"$t": _sequence(value)}
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
-    if isinstance(value, list):
-        return [encode(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, tuple):
-        return {"$t": [encode(item, f"{path}[{i}]") for i, item in enumerate(value)]}
-    if isinstance(value, dict):
-        if all(isinstance(k, str) and not k.startswith("$") for k in value):
-            return {k: encode(v, f"{path}.{k}") for k, v in value.items()}
-        return {"$d": [[encode(k, f"{path}<key>"), encode(v, f"{path}[{k!r}]")] for k, v in value.items()]}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
         if not cls.__module__.startswith(PACKAGE):
-            raise CodecError(f"{path}: {cls.__qualname__} is not a class of the {PACKAGE} package")
+            raise _NotPlain(f"{cls.__qualname__} is not a class of the {PACKAGE} package")
         data = {"$dc": f"{cls.__module__}:{cls.__qualname__}"}
         for f in dataclasses.fields(value):
-            data[f.name] = encode(getattr(value, f.name), f"{path}.{f.name}")
+            try:
+                data[f.name] = _encode(getattr(value, f.name))
+            except _NotPlain as error:
+                error.path.append("." + f.name)
+                raise
         return data
-    raise CodecError(f"{path}: a {type(value).__name__} is not plain data (see docs/DESIGN.md); "
-                     "the store's model holds only str, int, float, bool, None, datetime, bytes and "
-                     "lists, tuples, dicts and dataclasses of those")
+    raise _NotPlain(f"a {type(value).__name__} is not plain data (see docs/DESIGN.md); the store's model "
+                    "holds only str, int, float, bool, None, datetime, bytes and lists, tuples, dicts and "
+                    "dataclasses of those")
+
+
+def _sequence(items) -> list:
+    try:
+        return [_encode(item) for item in items]
+    except _NotPlain as error:
+        for i, item in enumerate(items):  # find which one (only on the way to an error)
+            try:
+                _encode(item)
+            except _NotPlain:
+                error.path.append(f"[{i}]")
+                break
+        raise
+
+
+def _where_in(mapping: dict, error: _NotPlain) -> str:
+    for key, item in mapping.items():
+        for part in (key, item):
+            try:
+                _encode(part)
+            except _NotPlain:
+                return f".{key}" if isinstance(key, str) else f"[{key!r}]"
+    return ""
 
 
 def decode(data: Any, path: str = "state") -> Any:

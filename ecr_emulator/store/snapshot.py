@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from .blobs import Blob
 from .codec import CodecError, decode, encode
@@ -27,7 +27,6 @@ class Snapshot:
     blobs: dict[str, int]
     clock_offset_seconds: float
     token_secret: bytes
-    saved_at: datetime
 
 
 def capture(backend, token_secret: bytes) -> tuple[dict, dict[str, Blob]]:
@@ -41,7 +40,6 @@ def capture(backend, token_secret: bytes) -> tuple[dict, dict[str, Blob]]:
             blobs={digest: blob.size for digest, blob in sorted(blobs.items())},
             clock_offset_seconds=backend.clock.offset.total_seconds(),
             token_secret=token_secret,
-            saved_at=backend.clock.now(),
         )
         data = {"format": FORMAT, "version": VERSION, "snapshot": encode(snapshot)}
     return data, blobs

@@ -134,3 +134,18 @@ def test_state_dir_keeps_everything_across_emulators(in_process, tmp_path):
     assert all(path.exists() for path in files)
     saver_of(second.app).save()
     assert not any(path.exists() for path in files)
+
+
+def test_the_periodic_save_skips_an_untouched_state(in_process, tmp_path, monkeypatch):
+    served = in_process(state_dir=str(tmp_path), save_interval=0)
+    saver = saver_of(served.app)
+    calls = []
+    real = snapshot.capture
+    monkeypatch.setattr(snapshot, "capture", lambda *a: calls.append(1) or real(*a))
+    saver.periodic()
+    assert calls == []  # nothing touched the state since the save made on start
+    checked_client("ecr", served.url).create_repository(repositoryName="touched")
+    saver.periodic()
+    assert calls == [1] and "touched" in (tmp_path / "state.json").read_text()
+    saver.periodic()
+    assert calls == [1]
