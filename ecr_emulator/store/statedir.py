@@ -180,7 +180,6 @@ class StateDir:
                     raise StateDirError(f"{self.root} is in use by another ecr-emulator; stop it or "
                                         "choose another state directory") from None
                 raise
-            os.set_inheritable(fd, True)
             _HELD[self.root] = fd
 
     def read(self) -> dict | None:
