@@ -7,6 +7,8 @@ Flask app: the OCI registry (``/v2/...``) and the emulator's own endpoints (``/_
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, abort, make_response
 from werkzeug.wrappers import Request
 
@@ -36,6 +38,7 @@ class Emulator:
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
         self.public_ports: frozenset[str] = frozenset()
+        self._closers: list = []
         self.flask = self._flask_app()
         install_features(self)
 
@@ -69,6 +72,18 @@ class Emulator:
             return response
 
         return app
+
+    def on_close(self, closer) -> None:
+        """Run ``closer()`` when the server stops (features: the last save of the state)."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """The server is stopping: run the closers (latest first), each whatever the others do."""
+        for closer in reversed(self._closers):
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 -- one closer's failure must not skip the others
+                logging.getLogger(__name__).exception("closing %r failed", closer)
 
     # -- the ECR Public registry's listener ---------------------------------------------
     def set_public_ports(self, ports) -> None:

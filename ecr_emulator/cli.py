@@ -17,18 +17,20 @@ from .settings import SettingError, Settings, env_of, flag_of, kind_of
 def _add_setting(parser: argparse.ArgumentParser, f) -> None:
     meta = f.metadata
     kind = kind_of(f)
-    text = f"{meta['help']} (env {env_of(f.name)})"
     flag = flag_of(f.name)
+    shown_default = f.default not in ("", -1) and kind is not bool
+    env = env_of(f.name) + ((f"={int(not f.default)}") if kind is bool else "")
+    text = f"{meta['help']}." + (f" Default {f.default}." if shown_default else "") + f" Env {env}."
     if kind is bool:
         action = "store_false" if flag.startswith("--no-") else "store_true"
         parser.add_argument(flag, dest=f.name, action=action, default=None, help=text)
     elif kind is tuple:
-        parser.add_argument(flag, dest=f.name, action="append", default=None, metavar="VALUE",
-                            help=text + "; repeatable")
+        parser.add_argument(flag, dest=f.name, action="append", default=None,
+                            metavar=meta.get("metavar") or "VALUE", help=text + " Repeatable.")
     else:
+        metavar = None if meta.get("choices") else (meta.get("metavar") or f.name.upper())
         parser.add_argument(flag, dest=f.name, type=_typed(kind, flag), choices=meta.get("choices"),
-                            default=None, metavar=None if meta.get("choices") else kind.__name__.upper(),
-                            help=f"{text}; default {f.default}")
+                            default=None, metavar=metavar, help=text)
 
 
 def _typed(kind: type, flag: str):
@@ -43,11 +45,14 @@ def _typed(kind: type, flag: str):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecr-emulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ecr-emulator",
+                                     description="A local, offline stand-in for AWS ECR and ECR Public.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the ECR control plane and registries",
                                 description="Serve the ECR and ECR Public APIs and registries. "
-                                            "Every flag also has an ECR_EMULATOR_* variable; the flag wins.")
+                                            "Every flag also has an ECR_EMULATOR_* variable; the flag wins. "
+                                            "Stop the server with Ctrl-C or SIGTERM (with --state-dir it "
+                                            "saves the state first).")
     for f in fields(Settings):
         if f.metadata.get("cli", True):
             _add_setting(serve, f)
@@ -85,4 +90,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .server import serve
 
-    return serve(settings) or 0
+    return serve(settings)

@@ -25,10 +25,11 @@ class SettingError(ValueError):
 
 
 def setting(default, help: str, *, flag: str | None = None, choices: tuple[str, ...] | None = None,
-            cli: bool = True):
+            cli: bool = True, metavar: str | None = None):
     """A Settings field. ``flag``: the CLI flag when it is not ``--<name>`` (e.g. ``--no-registry-auth``
-    for a boolean that defaults to on); ``cli=False``: environment only."""
-    metadata = {"help": help, "flag": flag, "choices": choices, "cli": cli}
+    for a boolean that defaults to on); ``cli=False``: environment only; ``metavar``: the value's
+    name in ``--help``."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "cli": cli, "metavar": metavar}
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple for list-valued settings")
     return field(default=default, metadata=metadata)
@@ -79,20 +80,23 @@ def kind_of(f) -> type:
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = setting("127.0.0.1", "address to bind")
-    port: int = setting(5000, "port of the API and the private registry (0 picks a free one)")
+    host: str = setting("127.0.0.1", "address to bind", metavar="ADDRESS")
+    port: int = setting(5000, "port of the API and the private registry; 0 picks a free one", metavar="PORT")
     public_port: int = setting(
-        -1, "port of the ECR Public registry (default: --port + 1, or a free one when --port is 0)")
+        -1, "port of the ECR Public registry; default --port + 1, or a free one when --port is 0",
+        metavar="PORT")
     #: the account a request acts as when its access key id is not 12 digits
-    account: str = setting("123456789012", "account of requests whose access key id is not 12 digits")
+    account: str = setting("123456789012", "account of requests whose access key id is not 12 digits",
+                           metavar="ACCOUNT")
     #: the region a request acts in when it carries no SigV4 credential scope
-    region: str = setting("us-east-1", "region of requests that carry no SigV4 credential scope")
+    region: str = setting("us-east-1", "region of requests that carry no SigV4 credential scope",
+                          metavar="REGION")
     uri_style: str = setting("local", "repositoryUri form: local (usable as returned) or aws (AWS's host names)",
                              choices=URI_STYLES)
     registry_auth: bool = setting(True, "accept registry requests without credentials",
                                   flag="--no-registry-auth")
     server: str = setting("gunicorn", "HTTP server", choices=SERVERS)
-    threads: int = setting(16, "request threads")
+    threads: int = setting(16, "request threads", metavar="N")
     keepalive_linger: float = setting(
         0.05, "gunicorn: seconds a thread waits for the next request on the kept-alive connection it "
               "just answered (0: plain gthread)", cli=False)
@@ -140,6 +144,16 @@ class Settings:
         False, "accept PutImage manifests whose layers were never uploaded (sizes from the manifest), "
                "as moto does; off: LayersNotFoundException, as ECR")
 
+
+    state_dir: str = setting("", "directory that keeps the whole state across restarts; without it, state lives in memory only",
+                             metavar="DIR")
+    save_interval: float = setting(
+        2.0, "with --state-dir: seconds between saves of changed metadata, the most a kill -9 loses; "
+             "0 saves only on shutdown", metavar="SECONDS")
+    tls: bool = setting(False, "serve HTTPS on both listeners, with a generated CA and certificate")
+    tls_dir: str = setting("", "with --tls: directory of the CA and certificate; default tls/ in the "
+                               "--state-dir, else ~/.cache/ecr-emulator/tls", metavar="DIR")
+
     def __post_init__(self) -> None:
         for f in fields(self):
             choices = f.metadata.get("choices")
@@ -183,6 +197,10 @@ class Settings:
             if not sep or not registry.strip() or not url.strip().startswith(("http://", "https://")):
                 raise SettingError(f"{describe('upstream_url')}: {item!r} is not REGISTRY=URL with an "
                                    "http:// or https:// URL")
+
+
+        if self.save_interval < 0:
+            raise SettingError(f"{describe('save_interval')} must not be negative, not {self.save_interval!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
         try:

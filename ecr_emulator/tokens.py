@@ -3,7 +3,8 @@
 A token is ``<claims>.<signature>``: base64url JSON, signed with HMAC-SHA256 under a secret
 made when the process starts, with a purpose string mixed into the signature so a token of
 one kind is never accepted as the other. It cannot be forged or altered, and it stops
-working when it expires or the server restarts.
+working when it expires or the server restarts (unless the state, key included, is kept with
+``--state-dir``).
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ def _unb64(text: str) -> bytes:
 class TokenSigner:
     def __init__(self, secret: bytes | None = None) -> None:
         self._secret = secret or secrets.token_bytes(32)
+
+    @property
+    def secret(self) -> bytes:
+        """The signing key (saved with the state, so tokens outlive a restart with --state-dir)."""
+        return self._secret
 
     def _signature(self, purpose: str, payload: str) -> str:
         mac = hmac.new(self._secret, f"{purpose}:{payload}".encode("ascii"), hashlib.sha256)

@@ -8,6 +8,7 @@ policy grants the action (``iam.decide``), as on ECR.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -105,9 +106,22 @@ class RequestContext:
         return secrets.lookup(self.settings.upstream_credentials, arn)
 
     # -- addresses -------------------------------------------------------------------
+    @property
+    def scheme(self) -> str:
+        """How clients reach this server: ``https`` with ``--tls``."""
+        return "https" if self.settings.tls else "http"
+
     def registry_host(self, account: str, region: str) -> str:
+        """Where the registry of ``account`` is: AWS's host name with ``--uri-style aws``, or when
+        the client reached the API under ECR's own API host name (``/etc/hosts`` pointing
+        ``api.ecr.<region>.amazonaws.com`` here, as ``docker-credential-ecr-login`` needs);
+        else the host the client used, as it used it."""
         if self.settings.uri_style == "aws":
             return f"{account}.dkr.ecr.{region}.amazonaws.com"
+        api = _AWS_API_HOST.match(self.host)
+        if api:
+            port = api.group(1) if api.group(1) not in (None, ":443") else ""
+            return f"{account}.dkr.ecr.{region}.amazonaws.com{port}"
         return self.host
 
     def repository_uri(self, repo: Repository) -> str:
@@ -122,5 +136,9 @@ class RequestContext:
     def proxy_endpoint(self, account: str) -> str:
         if self.settings.uri_style == "aws":
             return f"https://{account}.dkr.ecr.{self.caller.region}.amazonaws.com"
-        return f"http://{self.host}"
+        return f"{self.scheme}://{self.registry_host(account, self.caller.region)}"
+
+
+#: ECR's API host names (``api.ecr.<region>.amazonaws.com``, ``ecr.<region>...``, FIPS), with a port
+_AWS_API_HOST = re.compile(r"^(?:api\.)?ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(:\d+)?$")
 

@@ -189,4 +189,4 @@ def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=N
     claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, layer_digest,
                             ctx.now + DOWNLOAD_URL_TTL)
     token = ctx.tokens.sign_download(claims)
-    return {"downloadUrl": f"http://{ctx.host}/_emulator/blobs/{token}", "layerDigest": layer_digest}
+    return {"downloadUrl": f"{ctx.scheme}://{ctx.host}/_emulator/blobs/{token}", "layerDigest": layer_digest}

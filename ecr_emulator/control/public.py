@@ -17,7 +17,7 @@ def catalog_view(ctx, repo: Repository) -> dict:
     data = repo.catalog_data or {}
     view = {k: data[k] for k in CATALOG_TEXT_FIELDS if k in data}
     if data.get("logoImageBlob"):
-        view["logoUrl"] = f"http://{ctx.host}/_emulator/public/logos/{repo.account}/{repo.name}"
+        view["logoUrl"] = f"{ctx.scheme}://{ctx.host}/_emulator/public/logos/{repo.account}/{repo.name}"
     view["marketplaceCertified"] = False
     return view
 

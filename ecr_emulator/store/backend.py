@@ -13,13 +13,13 @@ a tag does).
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 from . import images
 from .blobs import BlobStore, UploadSessions
 from .clock import Clock
 from .events import Events, ImageDeleted, ImagePushed, TagRemoved
+from .locking import CountingLock
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
 from .pull_through import Upstreams
 from .tasks import Tasks
@@ -33,7 +33,7 @@ class Backend:
         self.clock = clock or Clock()
         #: ``--lenient-manifests``: images may name blobs never uploaded (:func:`images.put_image`)
         self.lenient_manifests = lenient_manifests
-        self.lock = threading.RLock()
+        self.lock = CountingLock()
         self.blobs = BlobStore()
         self.uploads = UploadSessions()
         self._registries: dict[tuple[str, str, str], RegistryState] = {}
@@ -94,6 +94,15 @@ class Backend:
         with self.lock:
             linked = {d for repo in self.all_repositories() for d in repo.blobs}
             self.blobs.discard_unreferenced(linked)
+
+    def restore(self, registries: list[RegistryState], blobs: dict, clock_offset) -> None:
+        """Replace everything with a snapshot's content (store/snapshot.py)."""
+        with self.lock:
+            self.tasks.forget()
+            self.uploads.clear()
+            self._registries = {(s.kind, s.account, s.region): s for s in registries}
+            self.blobs.replace(blobs)
+            self.clock.set_offset(clock_offset)
 
     def reset(self) -> None:
         """Forget everything: what ``POST /_emulator/reset`` does."""

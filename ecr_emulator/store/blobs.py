@@ -11,11 +11,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 READ_SIZE = 4 << 20
+#: pieces a file-backed blob is read in (the size of the buffers the server sends)
+FILE_READ_SIZE = 1 << 20
 
 
 @dataclass
@@ -38,12 +42,65 @@ class Blob:
                 return
 
 
+@dataclass
+class FileBlob(Blob):
+    """A blob kept in a file of the state directory (``--state-dir``) instead of in memory."""
+
+    path: str = ""
+
+    def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[memoryview]:
+        end = self.size if end is None else min(end, self.size)
+        with open(self.path, "rb") as f:
+            f.seek(start)
+            left = end - start
+            while left > 0:
+                data = f.read(min(FILE_READ_SIZE, left))
+                if not data:
+                    raise OSError(f"{self.path} is shorter than the {self.size} bytes of {self.digest}")
+                left -= len(data)
+                yield memoryview(data)
+
+
 class BlobStore:
-    """Blobs by digest, shared by every repository of every registry."""
+    """Blobs by digest, shared by every repository of every registry.
+
+    With :meth:`attach` (a state directory), a blob's bytes go to its file before the blob is
+    stored (:meth:`keeping`), and the store keeps :class:`FileBlob` s instead of the bytes.
+    """
 
     def __init__(self) -> None:
         self._blobs: dict[str, Blob] = {}
         self._lock = threading.Lock()
+        self.files = None
+        #: digests between "file written" and "stored" (a sweep of unreferenced files skips them)
+        self._arriving: Counter = Counter()
+
+    def attach(self, files) -> None:
+        """Keep blob bytes in ``files`` (a :class:`~ecr_emulator.store.statedir.BlobFiles`)."""
+        self.files = files
+
+    @contextmanager
+    def keeping(self, blob: Blob):
+        """Call outside ``Backend.lock``, and :meth:`add` the blob it gives inside the ``with``:
+        with files attached, the bytes are written to the blob's file first (so the metadata
+        that will reference it is never on disk before it) and a :class:`FileBlob` is given."""
+        with self._lock:
+            self._arriving[blob.digest] += 1
+            stored = self._blobs.get(blob.digest)
+        try:
+            if self.files is not None and not isinstance(blob, FileBlob):
+                blob = stored if isinstance(stored, FileBlob) else self.files.write(blob)
+            yield blob
+        finally:
+            with self._lock:
+                self._arriving[blob.digest] -= 1
+                if not self._arriving[blob.digest]:
+                    del self._arriving[blob.digest]
+
+    def in_use(self, digest: str) -> bool:
+        """Whether ``digest`` is stored or arriving (its file must stay)."""
+        with self._lock:
+            return digest in self._blobs or digest in self._arriving
 
     def add(self, blob: Blob) -> Blob:
         """Store ``blob`` unless a blob with its digest exists; return the stored one."""
@@ -61,6 +118,14 @@ class BlobStore:
     def clear(self) -> None:
         with self._lock:
             self._blobs.clear()
+
+    def replace(self, blobs: dict[str, Blob]) -> None:
+        with self._lock:
+            self._blobs = dict(blobs)
+
+    def items(self) -> list[tuple[str, Blob]]:
+        with self._lock:
+            return list(self._blobs.items())
 
     def __len__(self) -> int:
         return len(self._blobs)

@@ -21,6 +21,15 @@ class Clock:
         with self._lock:
             self._offset += delta
 
+    @property
+    def offset(self) -> timedelta:
+        """How far this clock is ahead of real time (what a snapshot saves)."""
+        return self._offset
+
+    def set_offset(self, offset: timedelta) -> None:
+        with self._lock:
+            self._offset = offset
+
     def reset(self) -> None:
         with self._lock:
             self._offset = timedelta(0)

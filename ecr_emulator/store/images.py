@@ -180,8 +180,7 @@ def complete_upload(backend, repo: Repository, session, digest: str) -> Blob:
 
     Raises ``DigestMismatch`` (the session stays open so the client may retry).
     """
-    blob = session.to_blob(digest)
-    with backend.lock:
+    with backend.blobs.keeping(session.to_blob(digest)) as blob, backend.lock:
         stored = backend.blobs.add(blob)
         link_blob(repo, stored)
         backend.uploads.finish(session.id)

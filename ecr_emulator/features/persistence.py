@@ -1,0 +1,147 @@
+"""Persistence (``--state-dir``) and the snapshot endpoints (``/_emulator/state``).
+
+With a state directory the server restores what it holds on start, writes each blob to its
+file as it arrives, saves the metadata every ``--save-interval`` seconds (when it changed)
+and on shutdown, so a ``kill -9`` loses at most the changes of the last interval plus the
+time one save takes; the order of writes (store/statedir.py) keeps what is on disk
+consistent at every moment. Uploads in progress are not saved (clients restart them).
+
+``GET /_emulator/state`` exports the whole state as a tar stream and ``PUT`` replaces the
+state with one (``curl -T state.tar``), with or without a state directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import weakref
+
+from flask import Response, request
+
+from ..admin import admin_route, bad_request, emulator
+from ..store import snapshot, tarball
+from ..store.codec import CodecError
+from ..store.statedir import StateDir, StateDirError
+from ..tokens import TokenSigner
+
+log = logging.getLogger(__name__)
+
+_SAVERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class Saver:
+    """Saves one emulator's state to its state directory (one save at a time)."""
+
+    def __init__(self, emulator, state: StateDir) -> None:
+        self.emulator = emulator
+        self.state = state
+        self.lock = threading.Lock()
+        self._last: bytes | None = None
+        #: ``Backend.lock.releases`` right after the last look: unchanged means untouched since
+        self._quiet_at = -1
+        self.saves = 0
+
+    def save(self, *, wait: bool = True) -> bool:
+        """Write the metadata if it changed, then sweep unreferenced blob files; False when
+        another save is running and ``wait`` is false (the periodic save then skips a turn)."""
+        if not self.lock.acquire(blocking=wait):
+            return False
+        try:
+            backend = self.emulator.backend
+            with backend.lock:
+                data, blobs = snapshot.capture(backend, self.emulator.tokens.secret)
+                self._quiet_at = backend.lock.releases + 1  # counting the release just below
+            raw = json.dumps(data, separators=(",", ":")).encode()
+            fingerprint = hashlib.sha256(raw).digest()
+            if fingerprint != self._last:
+                self.state.write(raw)
+                self._last = fingerprint
+                self.saves += 1
+            self.state.blobs.sweep(lambda digest: digest in blobs or backend.blobs.in_use(digest))
+            return True
+        finally:
+            self.lock.release()
+
+    def periodic(self) -> None:
+        if self.emulator.backend.lock.releases == self._quiet_at:
+            return  # nobody has taken the lock since the last look: nothing changed
+        try:
+            self.save(wait=False)
+        except Exception:  # noqa: BLE001 -- keep serving; the next turn tries again
+            log.exception("saving the state to %s failed", self.state.root)
+
+
+def preflight(settings) -> None:
+    """Check (and lock) the state directory before the server starts, so a problem is one
+    clear line instead of a failing worker. Raises :class:`StateDirError`."""
+    if settings.state_dir:
+        state = StateDir(settings.state_dir).open()
+        data = state.read()
+        if data is not None:
+            try:
+                snapshot.parse(data)
+            except CodecError as error:
+                raise StateDirError(f"{state.metadata}: {error}") from None
+
+
+def _restore(emulator, data: dict, blob_for) -> None:
+    snap = snapshot.parse(data)
+    snapshot.apply(emulator.backend, snap, blob_for)
+    emulator.tokens = TokenSigner(snap.token_secret)
+
+
+def install(emulator) -> None:
+    directory = emulator.settings.state_dir
+    if not directory:
+        return
+    state = StateDir(directory).open()
+    data = state.read()
+    if data is not None:
+        _restore(emulator, data, state.blobs.open)
+        log.info("restored the state saved in %s", state.root)
+    emulator.backend.blobs.attach(state.blobs)
+    saver = Saver(emulator, state)
+    _SAVERS[emulator] = saver
+    saver.save()  # at once: the tokens' key is on disk from the first moment
+    emulator.backend.tasks.every(emulator.settings.save_interval, saver.periodic)
+    emulator.on_close(saver.save)
+
+
+def saver_of(emulator) -> Saver | None:
+    return _SAVERS.get(emulator)
+
+
+@admin_route("/state", methods=["GET"])
+def export_state():
+    """The whole state as a tar stream (blobs, then ``state.json``)."""
+    current = emulator()
+    data, blobs = snapshot.capture(current.backend, current.tokens.secret)
+    return Response(tarball.export_stream(data, blobs), mimetype="application/x-tar",
+                    headers={"Content-Disposition": 'attachment; filename="ecr-emulator-state.tar"'})
+
+
+@admin_route("/state", methods=["PUT", "POST"])
+def import_state():
+    """Replace the whole state with an exported one (the tokens' key included)."""
+    current = emulator()
+    saver = saver_of(current)
+    files = current.backend.blobs.files
+    guard = saver.lock if saver else threading.Lock()
+    with guard:  # no save (and no sweep of the files arriving) while importing
+        try:
+            data, blobs = tarball.read_archive(request.stream, files)
+            snap = snapshot.parse(data)
+        except (tarball.ArchiveError, CodecError) as error:
+            return bad_request(str(error))
+        missing = sorted(set(snap.blobs) - set(blobs))
+        if missing:
+            return bad_request(f"the archive lacks the blobs {', '.join(missing[:5])}"
+                               + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        _restore(current, data, lambda digest, size: blobs[digest])
+    if saver:
+        saver.save()
+    registries = current.backend.registries()
+    return {"status": "ok", "registries": len(registries),
+            "repositories": sum(len(r.repositories) for r in registries), "blobs": len(snap.blobs)}
