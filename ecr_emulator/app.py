@@ -27,7 +27,7 @@ class Emulator:
         self.settings = settings or Settings.from_env()
         self.backend = backend or Backend()
         self.tokens = TokenSigner()
-        self.protocol = AwsJsonProtocol(self._context)
+        self.protocol = AwsJsonProtocol(self._context, max_body=self.settings.control_body_limit)
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
         self.public_ports: frozenset[str] = frozenset()

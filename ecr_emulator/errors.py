@@ -7,7 +7,7 @@ says (``../shared/ECR_REFERENCE.md`` §1.2).
 
 from __future__ import annotations
 
-from .awsjson.errors import AwsError, InvalidParameterException, SerializationException
+from .awsjson.errors import AwsError, InvalidParameterException, SerializationException, ValidationException
 
 __all__ = [
     "AwsError",
@@ -83,9 +83,6 @@ class RepositoryCatalogDataNotFoundException(AwsError):
 class RegistryNotFoundException(AwsError):
     pass
 
-
-class ValidationException(AwsError):
-    pass
 
 
 class InvalidTagParameterException(AwsError):

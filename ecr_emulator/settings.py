@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import MISSING, dataclass, field, fields
 
+from .awsjson.identity import is_region
+
 URI_STYLES = ("local", "aws")
 SERVERS = ("gunicorn", "werkzeug")
 
@@ -96,6 +98,27 @@ class Settings:
               "just answered (0: plain gthread)", cli=False)
     token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
     access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
+    # -- reliability: memory that comes back, no stalls, bounded bodies --------------------
+    blob_grace_seconds: float = setting(
+        3600.0, "seconds (emulator clock) a blob no image references stays linked to its repository "
+                "before it is freed (uploaded and never pushed, or left behind by a delete)", cli=False)
+    upload_expiry_seconds: float = setting(
+        7 * 24 * 3600.0, "seconds (emulator clock) after its start an unfinished upload session expires "
+                         "and its bytes are freed (Distribution's 7 days)", cli=False)
+    gc_interval: float = setting(10.0, "seconds (real time) between runs of the blob and upload collector "
+                                       "(0: only after deletes and on POST /_emulator/gc)", cli=False)
+    header_timeout: float = setting(
+        30.0, "seconds a connection may wait for the next bytes of a request's headers before it is closed",
+        cli=False)
+    body_timeout: float = setting(
+        60.0, "seconds a request may wait for the next bytes of its body, or a response for the client "
+              "to read, before the connection is closed", cli=False)
+    idle_timeout: float = setting(75.0, "seconds an idle (kept-alive or silent) connection stays open", cli=False)
+    max_connections: int = setting(1000, "open connections the server holds at most (idle ones included)",
+                                   cli=False)
+    control_body_limit: int = setting(
+        32 << 20, "largest control-plane request body in bytes (larger: 413 ValidationException, unread)",
+        cli=False)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -112,6 +135,14 @@ class Settings:
             raise SettingError(f"{describe('threads')} must be at least 1, not {self.threads}")
         if self.keepalive_linger < 0:
             raise SettingError(f"{describe('keepalive_linger')} must not be negative, not {self.keepalive_linger!r}")
+        for name in ("blob_grace_seconds", "upload_expiry_seconds", "gc_interval"):
+            if getattr(self, name) < 0:
+                raise SettingError(f"{describe(name)} must not be negative, not {getattr(self, name)!r}")
+        for name in ("header_timeout", "body_timeout", "idle_timeout", "max_connections", "control_body_limit"):
+            if getattr(self, name) <= 0:
+                raise SettingError(f"{describe(name)} must be positive, not {getattr(self, name)!r}")
+        if not is_region(self.region):
+            raise SettingError(f"{describe('region')} must be a region name such as us-east-1, not {self.region!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
 

@@ -42,6 +42,16 @@ class InvalidParameterException(AwsError):
     """A member breaks a constraint of the model (required, length, pattern, enum, range)."""
 
 
+class ValidationException(AwsError):
+    """A request AWS's front end refuses before the operation sees it (e.g. a body over the limit)."""
+
+
+class InvalidSignatureException(AwsError):
+    """The SigV4 credential scope (or signature) is not acceptable, e.g. an invalid region."""
+
+    status = 403
+
+
 class NotImplementedOperationException(AwsError):
     """An operation that the model defines but the emulator does not implement yet.
 

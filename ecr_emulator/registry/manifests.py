@@ -40,8 +40,13 @@ def _headers(image) -> dict[str, str]:
 
 
 def get_manifest(ctx, name: str, reference: str):
+    """``GET``/``HEAD``; a reference that is neither a valid tag nor a digest names no manifest
+    (404 MANIFEST_UNKNOWN, as the distribution spec expects), it is not a malformed request."""
     repo = ctx.repository(name)
-    tag, digest = http.reference(reference)
+    try:
+        tag, digest = http.reference(reference)
+    except RegistryError:
+        raise _not_found(reference) from None
     with ctx.lock:
         image = repo.image_for(tag=tag, digest=digest)
         if image is None:

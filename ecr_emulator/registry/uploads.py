@@ -61,7 +61,7 @@ def _content_range(ctx, name: str, session, body: RequestBody) -> int | None:
     match = _CONTENT_RANGE.match(header)
     if not match:
         raise RegistryError("RANGE_INVALID", f"invalid Content-Range '{header}'", headers=_progress(ctx, name, session))
-    first, last = int(match[1]), int(match[2])
+    first, last = http.position(match[1]), http.position(match[2])
     if last < first or (body.length is not None and last - first + 1 != body.length):
         raise RegistryError("RANGE_INVALID", f"Content-Range '{header}' does not match the "
                                              f"Content-Length {body.length}", headers=_progress(ctx, name, session))
