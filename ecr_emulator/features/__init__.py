@@ -9,8 +9,10 @@ subscribes to the store's events (``backend.events``) and schedules periodic wor
 
 from __future__ import annotations
 
+from . import collector
+
 #: ``install(emulator)`` of every feature, in order
-INSTALLERS: list = []
+INSTALLERS: list = [collector.install]
 
 
 def install(emulator) -> None:

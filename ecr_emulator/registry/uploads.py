@@ -39,7 +39,7 @@ def _created(ctx, name: str, digest: str):
 
 def _session(ctx, name: str, upload_id: str):
     ctx.repository(name)
-    session = ctx.backend.uploads.get(upload_id, ctx.account, ctx.region, name)
+    session = ctx.backend.uploads.get(upload_id, ctx.account, ctx.region, name, ctx.now)
     if session is None:
         raise RegistryError("BLOB_UPLOAD_UNKNOWN", detail={"uuid": upload_id})
     return session
@@ -131,7 +131,7 @@ def _mount(ctx, repo, digest: str, source: str):
         source_repo = ctx.registry().repositories.get(source)
         blob = linked_blob(source_repo, ctx.backend.blobs, digest) if source_repo is not None else None
         if blob is not None:
-            link_blob(repo, blob)
+            link_blob(repo, blob, ctx.now)
     return blob
 
 
