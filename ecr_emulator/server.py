@@ -8,7 +8,11 @@ without spooling.
 
 from __future__ import annotations
 
+import io
+import re
 import signal
+import socket
+import struct
 import sys
 
 from .settings import Settings
@@ -37,31 +41,54 @@ def serve(settings: Settings) -> None:
         _serve_gunicorn(settings)
 
 
-def _lingering_worker(linger: float):
-    """gunicorn's ``gthread`` worker, except that a thread that has just answered on a kept-alive
-    connection waits up to ``linger`` seconds for that connection's next request and serves it
-    itself instead of handing the socket back to the main thread's poller.
+def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout: float = 60.0):
+    """gunicorn's ``gthread`` worker, with two changes.
 
-    gthread moves every request of a kept-alive connection main thread -> pool thread -> main
-    thread (a pipe write, an epoll re-registration and two thread wake-ups per request); for the
-    small back-to-back requests of an SDK client that hand-off costs more CPU and latency than
-    the emulator's own work (``scripts/bench_control.py``). Connections that go quiet return to
-    the poller after ``linger`` as usual, so idle connections do not hold threads, and a thread
-    stops lingering as soon as other connections wait for a thread (fairness). With gunicorn
-    versions whose ``handle`` does not answer a plain ``True`` for "keep alive", nothing lingers
-    and the worker is exactly gthread.
+    **No stalls.** A connection gets a thread only once a whole request head is buffered: the
+    thread reads what has arrived without blocking and, while the head is incomplete, hands
+    the connection back to the poller (gthread's ``_DEFER``) until more bytes come; a head still
+    incomplete ``header_timeout`` after its first bytes is closed when more bytes come, and a
+    connection that sends nothing more is closed after gunicorn's ``keepalive`` (idle timeout). So connections that open and
+    say nothing, or stop mid-headers (a paused container, a partition), hold no thread and the
+    health check and other clients are served. Once a request is being served, every wait for
+    body bytes, and for the client to take response bytes, is bounded by ``body_timeout``
+    (``SO_RCVTIMEO``/``SO_SNDTIMEO``: a receive still returns early with what came, so slow
+    but moving clients are fine); the connection is closed when it passes. Idle connections
+    are bounded by gunicorn's ``keepalive`` and ``worker_connections`` (see ``_serve_gunicorn``).
+    Over TLS the head cannot be peeked at before the handshake: there only the timeouts apply.
+
+    **Lingering** (``linger`` > 0): a thread that has just answered on a kept-alive connection
+    waits up to ``linger`` seconds for that connection's next request and serves it itself
+    instead of handing the socket back to the main thread's poller. gthread moves every request
+    of a kept-alive connection main thread -> pool thread -> main thread (a pipe write, an epoll
+    re-registration and two thread wake-ups per request); for the small back-to-back requests of
+    an SDK client that hand-off costs more CPU and latency than the emulator's own work
+    (``scripts/bench_control.py``). A thread stops lingering as soon as other connections wait
+    for a thread (fairness). With gunicorn versions whose ``handle`` does not answer a plain
+    ``True`` for "keep alive", nothing lingers; without ``_DEFER``, only the timeouts apply.
     """
     import select
+    import time
 
+    from gunicorn.workers import gthread
     from gunicorn.workers.gthread import ThreadWorker
 
     timeout_ms = max(1, int(linger * 1000))
+    defer = getattr(gthread, "_DEFER", None)
 
-    class LingeringThreadWorker(ThreadWorker):
+    class ReliableThreadWorker(ThreadWorker):
         def handle(self, conn):
+            if defer is not None and not self.cfg.is_ssl:
+                ready = _head_buffered(conn, header_timeout)
+                if ready is None:
+                    return defer
+                if ready is False:
+                    return False  # the head took too long: close
+            _socket_timeouts(conn.sock, header_timeout, body_timeout)
             result = super().handle(conn)
             served = 1
-            while result is True and self.alive and served < MAX_LINGERING_REQUESTS and not self._others_wait():
+            while (linger > 0 and result is True and self.alive and served < MAX_LINGERING_REQUESTS
+                   and not self._others_wait()):
                 unreader = getattr(getattr(conn, "parser", None), "unreader", None)
                 buffered = getattr(getattr(unreader, "buf", None), "getvalue", lambda: b"")()
                 if not buffered:
@@ -72,16 +99,125 @@ def _lingering_worker(linger: float):
                             break  # quiet: back to the poller, as gthread does
                     except (OSError, ValueError):
                         break  # let gthread's own path deal with a broken socket
+                if defer is not None and not self.cfg.is_ssl and _head_buffered(conn, header_timeout) is not True:
+                    break  # an incomplete head: back to the poller (gthread re-queues buffered bytes)
                 result = super().handle(conn)
                 served += 1
             return result
+
+        def handle_request(self, req, conn):
+            # the head is in: from here on waits are for body bytes or for the client to read
+            _socket_timeouts(conn.sock, body_timeout, body_timeout)
+            try:
+                return super().handle_request(req, conn)
+            finally:
+                conn.ecr_head_started = None
+                try:
+                    _socket_timeouts(conn.sock, header_timeout, body_timeout)
+                except OSError:
+                    pass
 
         def _others_wait(self) -> bool:
             """Whether other connections wait for a thread (then this one goes back in line)."""
             work = getattr(getattr(self, "tpool", None), "_work_queue", None)
             return work is None or not work.empty()
 
-    return LingeringThreadWorker
+    def _head_buffered(conn, limit: float):
+        """True once the connection's buffer holds a whole request head (or the connection
+        ended, or the head is too large: the parser answers those); None while incomplete
+        (defer to the poller); False when the head has taken longer than ``limit``."""
+        if not conn.initialized:
+            if not conn.data_ready and not conn.wait_for_data(0.05):
+                return None
+            conn.sock.setblocking(True)
+            conn.init()
+        unreader = getattr(getattr(conn, "parser", None), "unreader", None)
+        buf = getattr(unreader, "buf", None)
+        if buf is None or getattr(conn, "is_http2", False):
+            return True  # not the HTTP/1 parser we know: gthread as it is
+        data = buf.getvalue()
+        closed = False
+        if not _complete(data) or _body_missing(data):
+            received = []
+            try:
+                conn.sock.setblocking(False)
+                while len(data) + sum(map(len, received)) <= MAX_HEAD_BYTES + PREBUFFERED_BODY:
+                    more = conn.sock.recv(1 << 18)
+                    if not more:
+                        closed = True
+                        break
+                    received.append(more)
+            except (BlockingIOError, InterruptedError):
+                pass  # all that has arrived is in
+            except OSError:
+                return True  # let gunicorn meet the broken socket
+            finally:
+                try:
+                    conn.sock.setblocking(True)
+                except OSError:
+                    pass
+            if received:
+                data += b"".join(received)
+                unreader.buf = io.BytesIO()
+                unreader.buf.write(data)
+        if closed:
+            return True  # the client closed: the parser sees the end
+        if _complete(data) or len(data) > MAX_HEAD_BYTES:
+            missing = _body_missing(data)
+            if not missing or len(data) > MAX_HEAD_BYTES + PREBUFFERED_BODY:
+                return True
+        now = time.monotonic()
+        started = getattr(conn, "ecr_head_started", None)
+        if started is None:
+            conn.ecr_head_started = started = now
+        if now - started > limit:
+            return False
+        conn.data_ready = False
+        return None
+
+    return ReliableThreadWorker
+
+
+#: a request head larger than this is handed to gunicorn's parser, which refuses it
+MAX_HEAD_BYTES = 128 << 10
+
+
+#: a request body of known length up to this size is buffered before the request gets a thread
+#: (control-plane calls, most manifests): a client stalling in such a body holds no thread
+PREBUFFERED_BODY = 256 << 10
+_CONTENT_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*\r?(?=\n)", re.I)
+
+
+def _body_missing(data: bytes) -> int:
+    """Bytes still to come of the first request's body when it is small enough to buffer before
+    serving (no ``Transfer-Encoding``, no ``Expect: 100-continue``); 0 otherwise."""
+    stripped = data.lstrip(b"\r\n")
+    end = stripped.find(b"\r\n\r\n")
+    end = end + 4 if end >= 0 else stripped.find(b"\n\n") + 2
+    if end < 2:
+        return 0
+    head = stripped[:end].lower()
+    if b"\ntransfer-encoding" in head or b"\nexpect" in head:
+        return 0
+    match = _CONTENT_LENGTH.search(head)
+    if not match or int(match[1]) > PREBUFFERED_BODY:
+        return 0
+    return max(int(match[1]) - (len(stripped) - end), 0)
+
+
+def _complete(head: bytes) -> bool:
+    """Whether ``head`` holds a whole request line and header block (blank lines before a
+    request line are skipped, as the parser does)."""
+    stripped = head.lstrip(b"\r\n")
+    return b"\r\n\r\n" in stripped or b"\n\n" in stripped
+
+
+def _socket_timeouts(sock, receive: float, send: float) -> None:
+    """Bound each blocking receive and send on ``sock`` (kernel timeouts, so they also hold
+    for the blocking sockets gthread uses and for ``recv(MSG_WAITALL)``)."""
+    for option, seconds in ((socket.SO_RCVTIMEO, receive), (socket.SO_SNDTIMEO, send)):
+        whole = int(seconds)
+        sock.setsockopt(socket.SOL_SOCKET, option, struct.pack("ll", whole, int((seconds - whole) * 1e6)))
 
 
 def _serve_gunicorn(settings: Settings) -> None:
@@ -92,10 +228,11 @@ def _serve_gunicorn(settings: Settings) -> None:
             options = {
                 "bind": [f"{host}:{port}" for host, port in _binds(settings)],
                 "workers": 1,
-                "worker_class": (_lingering_worker(settings.keepalive_linger)
-                                 if settings.keepalive_linger > 0 else "gthread"),
+                "worker_class": _lingering_worker(settings.keepalive_linger, settings.header_timeout,
+                                                  settings.body_timeout),
                 "threads": settings.threads,
-                "keepalive": 75,
+                "keepalive": max(1, round(settings.idle_timeout)),  # gunicorn takes whole seconds
+                "worker_connections": settings.max_connections,
                 "timeout": 0,
                 "graceful_timeout": 5,
                 "accesslog": "-" if settings.access_log else None,
@@ -127,6 +264,9 @@ def _serve_werkzeug(settings: Settings) -> None:
     from .app import create_app
 
     class Handler(WSGIRequestHandler):
+        # every read and write of a connection (a thread each) is bounded: stalled clients go
+        timeout = max(settings.header_timeout, settings.body_timeout)
+
         def log_request(self, code="-", size="-"):
             if settings.access_log:
                 super().log_request(code, size)
