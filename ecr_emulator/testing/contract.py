@@ -19,7 +19,7 @@ from botocore.model import Shape
 GENERIC_ERRORS = {
     "AccessDeniedException", "ThrottlingException", "ValidationException", "SerializationException",
     "UnknownOperationException", "UnrecognizedClientException", "InvalidParameterException",
-    "NotImplementedException", "ServerException", "InternalFailure",
+    "NotImplementedException", "ServerException", "InternalFailure", "InvalidSignatureException",
 }
 
 
