@@ -47,7 +47,7 @@ def _closed_by_server(sock: socket.socket, within: float = 30) -> bool:
 def test_stalled_connections_do_not_block_health_or_clients(server, stall):
     sockets = []
     try:
-        for i in range(STALLED):
+        for _ in range(STALLED):
             sock = _connect(server.url)
             if stall == "mid-headers":
                 sock.sendall(b"GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Partial: ")
