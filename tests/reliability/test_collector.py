@@ -120,14 +120,6 @@ def test_abandoned_upload_sessions_expire_and_free_their_bytes(url, registry, re
     assert stats(url)["uploads"] == 0 and stats(url)["uploadBytes"] == 0
 
 
-def worker_pid(server: ServerProcess) -> int:
-    """The process holding the state: gunicorn's one worker (the child of the arbiter)."""
-    pid = server._process.pid
-    with open(f"/proc/{pid}/task/{pid}/children") as children:
-        found = children.read().split()
-    return int(found[0]) if found else pid
-
-
 def _rss(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -145,7 +137,7 @@ def test_freed_memory_goes_back_to_the_system():
         ecr = checked_client("ecr", server.url)
         ecr.create_repository(repositoryName="big/app")
         registry = Registry(server.url, authorization_token(ecr))
-        pid = worker_pid(server)
+        pid = server.worker_pid()
         image = make_image("big", layers=1, layer_bytes=1024)
         registry.push_image("big/app", image, "v1")
         baseline = _rss(pid)
