@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import select
 import signal
 import socket
 import struct
@@ -50,8 +51,9 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
     incomplete ``header_timeout`` after its first bytes is closed when more bytes come, and a
     connection that sends nothing more is closed after gunicorn's ``keepalive`` (idle timeout). So connections that open and
     say nothing, or stop mid-headers (a paused container, a partition), hold no thread and the
-    health check and other clients are served. Once a request is being served, every wait for
-    body bytes, and for the client to take response bytes, is bounded by ``body_timeout``
+    health check and other clients are served. Every blocking wait on the socket (for body
+    bytes, for the client to take response bytes, or for a head read by gunicorn itself: one
+    over 128 KiB, or over TLS) is bounded by ``body_timeout``
     (``SO_RCVTIMEO``/``SO_SNDTIMEO``: a receive still returns early with what came, so slow
     but moving clients are fine); the connection is closed when it passes. Idle connections
     are bounded by gunicorn's ``keepalive`` and ``worker_connections`` (see ``_serve_gunicorn``).
@@ -67,7 +69,6 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
     for a thread (fairness). With gunicorn versions whose ``handle`` does not answer a plain
     ``True`` for "keep alive", nothing lingers; without ``_DEFER``, only the timeouts apply.
     """
-    import select
     import time
 
     from gunicorn.workers import gthread
@@ -84,7 +85,9 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
                     return defer
                 if ready is False:
                     return False  # the head took too long: close
-            _socket_timeouts(conn.sock, header_timeout, body_timeout)
+            if not getattr(conn, "ecr_timeouts", False):  # once per connection: a syscall each
+                _socket_timeouts(conn.sock, body_timeout, body_timeout)
+                conn.ecr_timeouts = True
             result = super().handle(conn)
             served = 1
             while (linger > 0 and result is True and self.alive and served < MAX_LINGERING_REQUESTS
@@ -106,16 +109,8 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
             return result
 
         def handle_request(self, req, conn):
-            # the head is in: from here on waits are for body bytes or for the client to read
-            _socket_timeouts(conn.sock, body_timeout, body_timeout)
-            try:
-                return super().handle_request(req, conn)
-            finally:
-                conn.ecr_head_started = None
-                try:
-                    _socket_timeouts(conn.sock, header_timeout, body_timeout)
-                except OSError:
-                    pass
+            conn.ecr_head_started = None  # the next head's deadline starts with its first bytes
+            return super().handle_request(req, conn)
 
         def _others_wait(self) -> bool:
             """Whether other connections wait for a thread (then this one goes back in line)."""
@@ -136,13 +131,17 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
         if buf is None or getattr(conn, "is_http2", False):
             return True  # not the HTTP/1 parser we know: gthread as it is
         data = buf.getvalue()
-        closed = False
-        if not _complete(data) or _body_missing(data):
-            received = []
+        for attempt in range(2):
+            if _ready(data):
+                return True
+            if len(data) > MAX_HEAD_BYTES + PREBUFFERED_BODY or (len(data) > MAX_HEAD_BYTES and _head_end(data) < 0):
+                return True  # too large to wait for: the parser reads (and judges) it
+            if attempt and not _readable(conn.sock, IN_FLIGHT_WAIT):
+                break  # nothing more soon: back to the poller
+            received, closed = [], False
             try:
-                conn.sock.setblocking(False)
                 while len(data) + sum(map(len, received)) <= MAX_HEAD_BYTES + PREBUFFERED_BODY:
-                    more = conn.sock.recv(1 << 18)
+                    more = _recv_now(conn.sock, 1 << 18)
                     if not more:
                         closed = True
                         break
@@ -151,21 +150,14 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
                 pass  # all that has arrived is in
             except OSError:
                 return True  # let gunicorn meet the broken socket
-            finally:
-                try:
-                    conn.sock.setblocking(True)
-                except OSError:
-                    pass
             if received:
                 data += b"".join(received)
                 unreader.buf = io.BytesIO()
                 unreader.buf.write(data)
-        if closed:
-            return True  # the client closed: the parser sees the end
-        if _complete(data) or len(data) > MAX_HEAD_BYTES:
-            missing = _body_missing(data)
-            if not missing or len(data) > MAX_HEAD_BYTES + PREBUFFERED_BODY:
-                return True
+            if closed:
+                return True  # the client closed: the parser sees the end
+        if _ready(data):
+            return True
         now = time.monotonic()
         started = getattr(conn, "ecr_head_started", None)
         if started is None:
@@ -186,30 +178,57 @@ MAX_HEAD_BYTES = 128 << 10
 #: (control-plane calls, most manifests): a client stalling in such a body holds no thread
 PREBUFFERED_BODY = 256 << 10
 _CONTENT_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*\r?(?=\n)", re.I)
+#: bodies not buffered first: chunked ones, and those whose client waits for "100 Continue"
+_STREAMED = re.compile(rb"\n(?:transfer-encoding|expect)[ \t]*:", re.I)
 
 
-def _body_missing(data: bytes) -> int:
-    """Bytes still to come of the first request's body when it is small enough to buffer before
-    serving (no ``Transfer-Encoding``, no ``Expect: 100-continue``); 0 otherwise."""
-    stripped = data.lstrip(b"\r\n")
-    end = stripped.find(b"\r\n\r\n")
-    end = end + 4 if end >= 0 else stripped.find(b"\n\n") + 2
-    if end < 2:
-        return 0
-    head = stripped[:end].lower()
-    if b"\ntransfer-encoding" in head or b"\nexpect" in head:
-        return 0
-    match = _CONTENT_LENGTH.search(head)
-    if not match or int(match[1]) > PREBUFFERED_BODY:
-        return 0
-    return max(int(match[1]) - (len(stripped) - end), 0)
+def _head_end(data: bytes) -> int:
+    """Where the first request's head ends in ``data`` (blank lines before a request line are
+    skipped, as the parser does), or -1 while it is incomplete."""
+    start = len(data) - len(data.lstrip(b"\r\n"))
+    end = data.find(b"\r\n\r\n", start)
+    if end >= 0:
+        return end + 4
+    end = data.find(b"\n\n", start)
+    return end + 2 if end >= 0 else -1
 
 
-def _complete(head: bytes) -> bool:
-    """Whether ``head`` holds a whole request line and header block (blank lines before a
-    request line are skipped, as the parser does)."""
-    stripped = head.lstrip(b"\r\n")
-    return b"\r\n\r\n" in stripped or b"\n\n" in stripped
+def _ready(data: bytes) -> bool:
+    """Whether ``data`` holds a whole request head and, when its body is small enough to
+    buffer first (:data:`PREBUFFERED_BODY`, known length), the whole body."""
+    end = _head_end(data)
+    if end < 0:
+        return False
+    match = _CONTENT_LENGTH.search(data, 0, end)
+    if match is None or _STREAMED.search(data, 0, end):
+        return True
+    length = int(match[1])
+    return length > PREBUFFERED_BODY or len(data) - end >= length
+
+
+#: how long a thread waits for the rest of a request already arriving (a client that writes
+#: the head and the body separately) before handing the connection back to the poller
+IN_FLIGHT_WAIT = 0.01
+
+
+def _readable(sock, seconds: float) -> bool:
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(int(seconds * 1000)))
+    except (OSError, ValueError):
+        return True  # let the read meet the broken socket
+
+
+def _recv_now(sock, size: int) -> bytes:
+    """What has arrived on the blocking ``sock``, without waiting (BlockingIOError if nothing)."""
+    if hasattr(socket, "MSG_DONTWAIT"):
+        return sock.recv(size, socket.MSG_DONTWAIT)
+    sock.setblocking(False)
+    try:
+        return sock.recv(size)
+    finally:
+        sock.setblocking(True)
 
 
 def _socket_timeouts(sock, receive: float, send: float) -> None:
