@@ -83,6 +83,9 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
                 ready = _head_buffered(conn, header_timeout)
                 if ready is None:
                     return defer
+                if ready is NOT_HTTP:
+                    _refuse(conn.sock)
+                    return False
                 if ready is False:
                     return False  # the head took too long: close
             if not getattr(conn, "ecr_timeouts", False):  # once per connection: a syscall each
@@ -132,6 +135,8 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
             return True  # not the HTTP/1 parser we know: gthread as it is
         data = buf.getvalue()
         for attempt in range(2):
+            if _not_http1(data):
+                return NOT_HTTP  # e.g. a TLS hello on the plain port: answered 400 at once
             if _ready(data):
                 return True
             if len(data) > MAX_HEAD_BYTES + PREBUFFERED_BODY or (len(data) > MAX_HEAD_BYTES and _head_end(data) < 0):
@@ -180,6 +185,32 @@ PREBUFFERED_BODY = 256 << 10
 _CONTENT_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*\r?(?=\n)", re.I)
 #: bodies not buffered first: chunked ones, and those whose client waits for "100 Continue"
 _STREAMED = re.compile(rb"\n(?:transfer-encoding|expect)[ \t]*:", re.I)
+
+
+_REQUEST_LINE = re.compile(rb"[A-Z][\x20-\x7e]*\r?")
+
+
+#: what ``_head_buffered`` answers for bytes that are no HTTP/1 request
+NOT_HTTP = "not HTTP/1"
+_BAD_REQUEST = (b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: 31\r\n\r\nnot an HTTP/1.1 request (TLS?)\n")
+
+
+def _refuse(sock) -> None:
+    """Answer bytes that are no HTTP/1 request with a plain 400 (TLS clients that try HTTPS
+    first, as Go's do, see it and fall back to HTTP) before the connection is closed."""
+    try:
+        sock.sendall(_BAD_REQUEST)
+    except OSError:
+        pass
+
+
+def _not_http1(data: bytes) -> bool:
+    """Whether ``data`` cannot be the start of an HTTP/1 request (a request line is a method
+    token and printable ASCII), so waiting for the rest of a head would only stall the client."""
+    stripped = data.lstrip(b"\r\n")
+    first = stripped.split(b"\n", 1)[0]
+    return bool(stripped) and _REQUEST_LINE.fullmatch(first) is None
 
 
 def _head_end(data: bytes) -> int:

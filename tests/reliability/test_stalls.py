@@ -100,3 +100,17 @@ def test_a_stalled_blob_upload_is_closed_and_leaves_the_upload_as_it_was(server)
         sock.close()
     status = requests.get(server.url + location, timeout=10)
     assert status.status_code == 204 and status.headers["Range"] == "0-0"
+
+
+def test_a_tls_hello_on_the_plain_port_is_answered_at_once(server):
+    """Clients that try TLS first (skopeo, podman, Go) fall back to HTTP when the server answers
+    their hello with a plain HTTP error; a server that waited for a request head instead would
+    leave them in their 10-second handshake timeout on every connection."""
+    sock = _connect(server.url)
+    try:
+        sock.sendall(bytes.fromhex("160301020001") + b"\x00\x01\xfc\x03\x03" + bytes(32))
+        sock.settimeout(30)
+        answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    finally:
+        sock.close()
