@@ -143,20 +143,23 @@ def _lingering_worker(linger: float, header_timeout: float = 30.0, body_timeout:
                 return True  # too large to wait for: the parser reads (and judges) it
             if attempt and not _readable(conn.sock, IN_FLIGHT_WAIT):
                 break  # nothing more soon: back to the poller
-            received, closed = [], False
+            # read what has arrived, no further than the request needs: the bytes of a body
+            # that is not buffered first stay in the socket for the body reader
+            before, closed = len(data), False
             try:
-                while len(data) + sum(map(len, received)) <= MAX_HEAD_BYTES + PREBUFFERED_BODY:
-                    more = _recv_now(conn.sock, 1 << 18)
+                while len(data) <= MAX_HEAD_BYTES + PREBUFFERED_BODY:
+                    more = _recv_now(conn.sock, RECV_PIECE)
                     if not more:
                         closed = True
                         break
-                    received.append(more)
+                    data += more
+                    if _ready(data) or _not_http1(data):
+                        break
             except (BlockingIOError, InterruptedError):
                 pass  # all that has arrived is in
             except OSError:
                 return True  # let gunicorn meet the broken socket
-            if received:
-                data += b"".join(received)
+            if len(data) > before:
                 unreader.buf = io.BytesIO()
                 unreader.buf.write(data)
             if closed:
@@ -237,6 +240,8 @@ def _ready(data: bytes) -> bool:
     return length > PREBUFFERED_BODY or len(data) - end >= length
 
 
+#: bytes read per non-blocking receive while a head (and a small body) comes in
+RECV_PIECE = 64 << 10
 #: how long a thread waits for the rest of a request already arriving (a client that writes
 #: the head and the body separately) before handing the connection back to the poller
 IN_FLIGHT_WAIT = 0.01
