@@ -34,7 +34,7 @@ class Emulator:
         self.tokens = TokenSigner()
         self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
                          if self.settings.credentials_file else None)
-        self.protocol = AwsJsonProtocol(self._context)
+        self.protocol = AwsJsonProtocol(self._context, max_body=self.settings.control_body_limit)
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
         self.public_ports: frozenset[str] = frozenset()

@@ -7,7 +7,13 @@ says (``../shared/ECR_REFERENCE.md`` §1.2).
 
 from __future__ import annotations
 
-from .awsjson.errors import AccessDeniedException, AwsError, InvalidParameterException, SerializationException
+from .awsjson.errors import (
+    AccessDeniedException,
+    AwsError,
+    InvalidParameterException,
+    SerializationException,
+    ValidationException,
+)
 
 __all__ = [
     "AccessDeniedException",
@@ -112,9 +118,6 @@ class RepositoryCatalogDataNotFoundException(AwsError):
 class RegistryNotFoundException(AwsError):
     pass
 
-
-class ValidationException(AwsError):
-    pass
 
 
 class InvalidTagParameterException(AwsError):

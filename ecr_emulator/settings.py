@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import MISSING, dataclass, field, fields
 
+from .awsjson.identity import is_region
 from .public import parse_aliases
 
 URI_STYLES = ("local", "aws")
@@ -154,6 +155,29 @@ class Settings:
     tls_dir: str = setting("", "with --tls: directory of the CA and certificate; default tls/ in the "
                                "--state-dir, else ~/.cache/ecr-emulator/tls", metavar="DIR")
 
+
+    # -- reliability: memory that comes back, no stalls, bounded bodies --------------------
+    blob_grace_seconds: float = setting(
+        3600.0, "seconds (emulator clock) a blob no image references stays linked to its repository "
+                "before it is freed (uploaded and never pushed, or left behind by a delete)", cli=False)
+    upload_expiry_seconds: float = setting(
+        7 * 24 * 3600.0, "seconds (emulator clock) after its start an unfinished upload session expires "
+                         "and its bytes are freed (Distribution's 7 days)", cli=False)
+    gc_interval: float = setting(10.0, "seconds (real time) between runs of the blob and upload collector "
+                                       "(0: only after deletes and on POST /_emulator/gc)", cli=False)
+    header_timeout: float = setting(
+        30.0, "seconds a connection may wait for the next bytes of a request's headers before it is closed",
+        cli=False)
+    body_timeout: float = setting(
+        60.0, "seconds a request may wait for the next bytes of its body, or a response for the client "
+              "to read, before the connection is closed", cli=False)
+    idle_timeout: float = setting(75.0, "seconds an idle (kept-alive or silent) connection stays open", cli=False)
+    max_connections: int = setting(1000, "open connections the server holds at most (idle ones included)",
+                                   cli=False)
+    control_body_limit: int = setting(
+        32 << 20, "largest control-plane request body in bytes (larger: 413 ValidationException, unread)",
+        cli=False)
+
     def __post_init__(self) -> None:
         for f in fields(self):
             choices = f.metadata.get("choices")
@@ -201,6 +225,16 @@ class Settings:
 
         if self.save_interval < 0:
             raise SettingError(f"{describe('save_interval')} must not be negative, not {self.save_interval!r}")
+
+
+        for name in ("blob_grace_seconds", "upload_expiry_seconds", "gc_interval"):
+            if getattr(self, name) < 0:
+                raise SettingError(f"{describe(name)} must not be negative, not {getattr(self, name)!r}")
+        for name in ("header_timeout", "body_timeout", "idle_timeout", "max_connections", "control_body_limit"):
+            if getattr(self, name) <= 0:
+                raise SettingError(f"{describe(name)} must be positive, not {getattr(self, name)!r}")
+        if not is_region(self.region):
+            raise SettingError(f"{describe('region')} must be a region name such as us-east-1, not {self.region!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
         try:

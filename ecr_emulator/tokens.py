@@ -106,7 +106,7 @@ class TokenSigner:
 
     def _decode(self, spec, token: str, now: datetime, what: str):
         purpose, fields, cls = spec
-        if not token.isascii():
+        if not token.isascii():  # a signed token is base64url: anything else is not one of ours
             raise InvalidToken(f"Your {what} is invalid.")
         payload, _, signature = token.partition(".")
         if not signature or not hmac.compare_digest(signature, self._signature(purpose, payload)):

@@ -52,6 +52,17 @@ class AccessDeniedException(AwsError):
         return cls(f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {why}")
 
 
+class ValidationException(AwsError):
+    """A request AWS's front end refuses before the operation sees it (e.g. a body over the limit)."""
+
+
+class InvalidSignatureException(AwsError):
+    """The SigV4 credential scope or signature is not acceptable: an invalid region, or (signed
+    mode) a signature that does not match or whose date is too far from now."""
+
+    status = 403
+
+
 class NotImplementedOperationException(AwsError):
     """An operation that the model defines but the emulator does not implement yet.
 
@@ -71,10 +82,6 @@ class InternalFailure(AwsError):
 
 class UnrecognizedClientException(AwsError):
     """An access key or session token the credentials file does not know (signed mode)."""
-
-
-class InvalidSignatureException(AwsError):
-    """A signature that does not match, or whose date is too far from now (signed mode)."""
 
 
 class MissingAuthenticationTokenException(AwsError):

@@ -11,12 +11,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import InvalidSignatureException
+
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _PRINCIPAL = re.compile(
     r"^arn:aws(?:-[a-z]+)*:(?:iam::(?P<iam>[0-9]{12}):(?:role|user)/[\w+=,.@/-]+"
     r"|sts::(?P<sts>[0-9]{12}):assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)$"
 )
+#: an AWS region name: ``us-east-1``, ``us-gov-west-1``, ``cn-north-1``, ``eu-isoe-west-1``...
+REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+){1,3}-[0-9]{1,2}$")
+
+
+def is_region(value: str) -> bool:
+    return bool(REGION.fullmatch(value))
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,15 @@ def principal_arn(account: str, session_token: str | None) -> str:
 
 
 def caller_from_headers(headers, default_account: str, default_region: str) -> Caller:
-    """The caller named by an ``Authorization: AWS4-HMAC-SHA256 ...`` header, or the defaults."""
+    """The caller named by an ``Authorization: AWS4-HMAC-SHA256 ...`` header, or the defaults.
+
+    Raises InvalidSignatureException when the credential scope's region is not a region name."""
     match = _CREDENTIAL.search(headers.get("Authorization", ""))
     if not match:
         return Caller(default_account, default_region)
     access_key, region = match.group(1), match.group(2)
+    if not is_region(region):
+        # AWS's answer to a scope naming no region; the value is never echoed (nor put in ARNs)
+        raise InvalidSignatureException("Credential should be scoped to a valid region.")
     account = access_key if _ACCOUNT.match(access_key) else default_account
     return Caller(account, region, access_key, headers.get("X-Amz-Security-Token"))

@@ -20,6 +20,7 @@ from .errors import (
     NotImplementedOperationException,
     SerializationException,
     UnknownOperationException,
+    ValidationException,
 )
 from .operations import OperationRegistry
 from .services import Service
@@ -27,6 +28,9 @@ from .shapes import parse_input, serialize_output
 
 log = logging.getLogger("ecr_emulator.awsjson")
 
+#: default limit on a request body: room for UploadLayerPart's 20 MiB part in base64 (27 MiB)
+#: and for PutImage's 4 MiB manifest however its JSON string escapes it
+MAX_BODY = 32 << 20
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
 ContextFactory = Callable[[Request, Service], Any]
 
@@ -48,8 +52,9 @@ def error_response(error: AwsError, request_id: str) -> Response:
 class AwsJsonProtocol:
     """Answers ``POST /`` requests that carry an ``X-Amz-Target`` header."""
 
-    def __init__(self, make_context: ContextFactory) -> None:
+    def __init__(self, make_context: ContextFactory, max_body: int = MAX_BODY) -> None:
         self._make_context = make_context
+        self.max_body = max_body
         self._by_prefix: dict[str, tuple[Service, OperationRegistry]] = {}
 
     def add_service(self, service: Service, registry: OperationRegistry) -> None:
@@ -94,8 +99,9 @@ class AwsJsonProtocol:
             raise UnknownOperationException(
                 f"Content-Type '{content_type}' is not supported; send application/x-amz-json-1.1."
             )
+        raw = _read_body(request, self.max_body)
         context = self._make_context(request, service)  # authenticates: before anything is parsed
-        members = parse_input(operation.input_shape, _json_body(request))
+        members = parse_input(operation.input_shape, _json(raw))
         if registry.get(name) is None:
             raise NotImplementedOperationException(
                 f"{service.name}:{name} is not implemented by ecr-emulator yet "
@@ -105,13 +111,46 @@ class AwsJsonProtocol:
         return serialize_output(operation.output_shape, result) or {}
 
 
-def _json_body(request: Request) -> Any:
-    raw = request.get_data()  # cached: a signature check may have read it already
+def too_large(limit: int) -> ValidationException:
+    error = ValidationException(f"The request body is larger than the {limit} bytes accepted for a request.")
+    error.status = 413  # Payload Too Large; nothing past the limit is read
+    return error
+
+
+def _read_body(request: Request, limit: int) -> bytes:
+    """The body; over ``limit`` bytes it is refused from its Content-Length (or, for a chunked
+    body, once ``limit`` bytes were read) without reading the rest. Kept on the request
+    (``get_data()``), where a signature check reads it again."""
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise too_large(limit)
+        return request.get_data()
+    else:  # chunked: read at most one byte past the limit
+        parts, size = [], 0
+        while size <= limit:
+            data = request.stream.read(min(1 << 20, limit + 1 - size))
+            if not data:
+                break
+            parts.append(data)
+            size += len(data)
+        if size > limit:
+            raise too_large(limit)
+        raw = b"".join(parts)
+        request._cached_data = raw  # werkzeug's get_data() cache: the stream is consumed
+        return raw
+
+
+def _json(raw: bytes) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise SerializationException("The request body is not valid JSON.") from None
     except RecursionError:  # nested deeper than the parser can go: the client's fault, not a 500
         raise SerializationException("The request body is nested too deeply.") from None
+
+
+def _not_json(name: str):
+    """``NaN``/``Infinity`` are not JSON (RFC 8259): refused rather than echoed back unparseable."""
+    raise ValueError(f"{name} is not JSON")

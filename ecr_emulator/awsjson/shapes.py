@@ -77,6 +77,8 @@ def parse_input(shape: Shape | None, value: Any, path: str = "") -> Any:
     if kind == "string":
         if not isinstance(value, str):
             raise _wrong_type(path, "string")
+        if not _is_unicode(value):
+            raise _constraint(path, "must contain only valid Unicode characters (no lone UTF-16 surrogates)")
         _check_length(path, len(value), meta)
         if shape.enum and value not in shape.enum:
             raise _constraint(path, f"must satisfy enum value set: [{', '.join(shape.enum)}]")
@@ -112,15 +114,26 @@ def parse_input(shape: Shape | None, value: Any, path: str = "") -> Any:
     if kind == "timestamp":
         if isinstance(value, bool):
             raise _wrong_type(path, "timestamp")
-        if isinstance(value, (int, float)):
-            return datetime.fromtimestamp(value, tz=timezone.utc)
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                raise _wrong_type(path, "timestamp") from None
+        try:
+            if isinstance(value, (int, float)):
+                return datetime.fromtimestamp(value, tz=timezone.utc)
+            if isinstance(value, str):
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        except (ValueError, OverflowError, OSError):  # not a date, or outside the years datetime holds
+            raise _wrong_type(path, "timestamp") from None
         raise _wrong_type(path, "timestamp")
     return value
+
+
+def _is_unicode(value: str) -> bool:
+    """False for a string holding a lone surrogate (a ``\\ud800`` escape in the JSON body),
+    which has no UTF-8 form and so can reach neither the store nor a response."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _join(path: str, name: str) -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
+from ..awsjson import load_service
 from ..errors import (
     ImageNotFoundException,
     InvalidParameterException,
     RegistryNotFoundException,
+    RepositoryNotFoundException,
     UnableToGetUpstreamImageException,
 )
 from ..features.scanning.shapes import image_scan_fields
@@ -48,9 +50,18 @@ def repository(ctx, name: str, registry_id: str | None, action: str) -> Reposito
                                         "characters matching '[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*'")
         account = account_of(ctx.settings, registry_id)
         if account is None:
-            raise RegistryNotFoundException(f"The registry with alias '{registry_id}' does not exist.")
+            raise _unknown_alias(ctx, registry_id, name, action)
         registry_id = account
     return ctx.repository(name, registry_id, action)
+
+
+def _unknown_alias(ctx, alias: str, name: str, action: str) -> Exception:
+    """RegistryNotFoundException where the operation's model lists it (the push operations);
+    elsewhere (BatchDeleteImage) the repository is not found, the error that one may answer."""
+    operation = load_service(ctx.service).operation(action)
+    if operation is not None and any(e.name == "RegistryNotFoundException" for e in operation.error_shapes):
+        return RegistryNotFoundException(f"The registry with alias '{alias}' does not exist.")
+    return RepositoryNotFoundException.named(name, alias)
 
 
 def image_id_failure(image_id: dict) -> tuple[str, str] | None:

@@ -43,7 +43,7 @@ _LAYER_DIGEST = re.compile(LAYER_DIGEST_PATTERN)
 
 
 def _session(ctx, repo: Repository, upload_id: str):
-    session = ctx.backend.uploads.get(upload_id, repo.account, repo.region, repo.name)
+    session = ctx.backend.uploads.get(upload_id, repo.account, repo.region, repo.name, ctx.now)
     if session is None:
         raise UploadNotFoundException.named(upload_id, repo.name, repo.account)
     return session

@@ -30,7 +30,7 @@ def paginate(items: Sequence[Any], next_token: str | None, max_results: int | No
         try:
             data = json.loads(base64.urlsafe_b64decode(next_token.encode()))
             start, token_scope = int(data["o"]), data["s"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError):
             raise _bad_token() from None
         if token_scope != scope or start < 0:
             raise _bad_token()

@@ -181,7 +181,7 @@ def _copy(backend, source: Repository, target: Repository, image: Image, tag: st
     for digest in image.blobs:
         blob = backend.blobs.get(digest)
         if blob is not None:
-            link_blob(target, blob)
+            link_blob(target, blob, backend.clock.now())
     if tag is not None and target.tag_is_immutable(tag) and target.tag_index.get(tag) not in (None, image.digest):
         tag = None  # an immutable destination keeps its tag; the image arrives untagged
     try:

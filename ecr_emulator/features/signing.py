@@ -58,7 +58,7 @@ def sign(backend, signer: Signer, repo, image, profile_arn: str) -> None:
     subject = {"mediaType": image.media_type, "digest": image.digest, "size": len(image.manifest)}
     signature = signer.sign(subject, profile_arn, now)
     for digest, data in signature.blobs.items():
-        link_blob(repo, backend.blobs.add(Blob(digest, len(data), [data])))
+        link_blob(repo, backend.blobs.add(Blob(digest, len(data), [data])), now)
     try:
         backend.put_image(repo, signature.manifest, door="signing", now=now)
     except ImageAlreadyExistsException:

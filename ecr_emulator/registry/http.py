@@ -61,6 +61,18 @@ def reference(value: str) -> tuple[str | None, str | None]:
 
 
 # -- Range ---------------------------------------------------------------------------------
+#: a byte position with more digits than this is past the end of any blob (Python refuses to
+#: parse integers of thousands of digits, and there is no blob that large anyway)
+_MAX_DIGITS = 18
+
+
+def position(text: str) -> int:
+    """A byte position from a ``Range`` or ``Content-Range`` header; absurdly long numbers
+    become 10**18 (past the end of any blob) instead of failing to parse."""
+    stripped = text.lstrip("0") or "0"
+    return int(stripped) if len(stripped) <= _MAX_DIGITS else 10 ** _MAX_DIGITS
+
+
 _BYTES_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.I)
 
 
@@ -73,12 +85,12 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not match or (not match[1] and not match[2]):
         return None
     if not match[1]:  # suffix: the last N bytes
-        count = int(match[2])
+        count = position(match[2])
         if count == 0 or size == 0:
             raise _unsatisfiable(header, size)
         return max(size - count, 0), size
-    start = int(match[1])
-    end = int(match[2]) + 1 if match[2] else size
+    start = position(match[1])
+    end = position(match[2]) + 1 if match[2] else size
     if end <= start and match[2]:
         return None  # syntactically invalid: ignored, as RFC 9110 says
     if start >= size:

@@ -41,7 +41,13 @@ def _headers(image) -> dict[str, str]:
 
 
 def get_manifest(ctx, name: str, reference: str):
-    tag, digest = http.reference(reference)
+    """``GET``/``HEAD``; a reference that is neither a valid tag nor a digest names no manifest
+    (404 MANIFEST_UNKNOWN, as the distribution spec expects), it is not a malformed request."""
+    try:
+        tag, digest = http.reference(reference)
+    except RegistryError:
+        ctx.repository(name)
+        raise _not_found(reference) from None
     repo = ctx.repository_for_pull(name, tag, digest)
     with ctx.lock:
         image = repo.image_for(tag=tag, digest=digest)

@@ -39,7 +39,7 @@ def _created(ctx, name: str, digest: str):
 
 def _session(ctx, name: str, upload_id: str):
     ctx.repository(name)
-    session = ctx.backend.uploads.get(upload_id, ctx.account, ctx.region, name)
+    session = ctx.backend.uploads.get(upload_id, ctx.account, ctx.region, name, ctx.now)
     if session is None:
         raise RegistryError("BLOB_UPLOAD_UNKNOWN", detail={"uuid": upload_id})
     return session
@@ -61,7 +61,7 @@ def _content_range(ctx, name: str, session, body: RequestBody) -> int | None:
     match = _CONTENT_RANGE.match(header)
     if not match:
         raise RegistryError("RANGE_INVALID", f"invalid Content-Range '{header}'", headers=_progress(ctx, name, session))
-    first, last = int(match[1]), int(match[2])
+    first, last = http.position(match[1]), http.position(match[2])
     if last < first or (body.length is not None and last - first + 1 != body.length):
         raise RegistryError("RANGE_INVALID", f"Content-Range '{header}' does not match the "
                                              f"Content-Length {body.length}", headers=_progress(ctx, name, session))
@@ -143,7 +143,7 @@ def _mount(ctx, repo, digest: str, source: str):
             return None
         blob = linked_blob(source_repo, ctx.backend.blobs, digest) if source_repo is not None else None
         if blob is not None:
-            link_blob(repo, blob)
+            link_blob(repo, blob, ctx.now)
     return blob
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import images
+from . import gc, images
 from .blobs import BlobStore, UploadSessions
 from .clock import Clock
 from .events import Events, ImageDeleted, ImagePushed, TagRemoved
@@ -89,11 +89,15 @@ class Backend:
     def all_repositories(self) -> list[Repository]:
         return [repo for state in self.registries() for repo in state.repositories.values()]
 
-    def collect_garbage(self) -> None:
-        """Drop blobs no repository links any more (after deletes)."""
+    def collect_garbage(self) -> tuple[int, int]:
+        """Free blobs no repository links any more (after deletes and unlinks); returns how
+        many and their bytes. Unreferenced links and expired uploads: ``store/gc.py``."""
         with self.lock:
             linked = {d for repo in self.all_repositories() for d in repo.blobs}
-            self.blobs.discard_unreferenced(linked)
+            freed = self.blobs.discard_unreferenced(linked)
+        if freed[0]:
+            gc.return_memory()
+        return freed
 
     def restore(self, registries: list[RegistryState], blobs: dict, clock_offset) -> None:
         """Replace everything with a snapshot's content (store/snapshot.py)."""

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 READ_SIZE = 4 << 20
 #: pieces a file-backed blob is read in (the size of the buffers the server sends)
@@ -110,10 +110,16 @@ class BlobStore:
     def get(self, digest: str) -> Blob | None:
         return self._blobs.get(digest)
 
-    def discard_unreferenced(self, referenced: set[str]) -> None:
+    def discard_unreferenced(self, referenced: set[str]) -> tuple[int, int]:
+        """Drop blobs whose digest is not in ``referenced``; returns how many and their bytes."""
         with self._lock:
-            for digest in [d for d in self._blobs if d not in referenced]:
-                del self._blobs[digest]
+            gone = [self._blobs.pop(d) for d in [d for d in self._blobs if d not in referenced]]
+        return len(gone), sum(b.size for b in gone)
+
+    def stats(self) -> tuple[int, int]:
+        """Stored blobs and their bytes."""
+        blobs = list(self._blobs.values())
+        return len(blobs), sum(b.size for b in blobs)
 
     def clear(self) -> None:
         with self._lock:
@@ -225,6 +231,8 @@ class UploadSessions:
     def __init__(self) -> None:
         self._sessions: dict[str, UploadSession] = {}
         self._lock = threading.Lock()
+        #: how long after its start a session expires (None: never); set from the settings
+        self.max_age: timedelta | None = None
 
     def start(self, account: str, region: str, repository: str, now: datetime) -> UploadSession:
         session = UploadSession(str(uuid.uuid4()), account, region, repository, now)
@@ -232,11 +240,31 @@ class UploadSessions:
             self._sessions[session.id] = session
         return session
 
-    def get(self, upload_id: str, account: str, region: str, repository: str) -> UploadSession | None:
+    def get(self, upload_id: str, account: str, region: str, repository: str,
+            now: datetime | None = None) -> UploadSession | None:
+        """The session, if it belongs to that repository and (given ``now``) has not expired."""
         session = self._sessions.get(upload_id)
         if session and (session.account, session.region, session.repository) == (account, region, repository):
+            if now is not None and self.max_age is not None and now >= session.started_at + self.max_age:
+                self.finish(upload_id)
+                return None
             return session
         return None
+
+    def expire(self, now: datetime) -> tuple[int, int]:
+        """Drop sessions older than ``max_age``; returns how many and the bytes they held."""
+        if self.max_age is None:
+            return 0, 0
+        with self._lock:
+            old = [s for s in self._sessions.values() if now >= s.started_at + self.max_age]
+            for session in old:
+                del self._sessions[session.id]
+        return len(old), sum(s.size for s in old)
+
+    def stats(self) -> tuple[int, int]:
+        """Open sessions and the bytes they hold."""
+        sessions = list(self._sessions.values())
+        return len(sessions), sum(s.size for s in sessions)
 
     def finish(self, upload_id: str) -> None:
         with self._lock:

@@ -22,15 +22,16 @@ from .manifests import ParsedManifest, manifest_error, parse_manifest
 from .model import Image, RegistryState, Repository
 
 
-def link_blob(repo: Repository, blob: Blob) -> None:
-    """Make ``blob`` part of ``repo`` (after an upload, a mount, or a layer-API upload)."""
-    repo.blobs[blob.digest] = None
+def link_blob(repo: Repository, blob: Blob, now: datetime) -> None:
+    """Make ``blob`` part of ``repo`` (after an upload, a mount, or a layer-API upload); the
+    grace period before an unreferenced link is collected starts again at ``now``."""
+    repo.blobs[blob.digest] = now
 
 
 def unlink_blob(repo: Repository, digest: str) -> bool:
     """Take ``digest`` out of ``repo`` (the bytes go at the next garbage collection if no
     repository links them); False if ``repo`` did not link it."""
-    return repo.blobs.pop(digest, False) is None
+    return repo.blobs.pop(digest, None) is not None
 
 
 def linked_blob(repo: Repository, blobs: BlobStore, digest: str) -> Blob | None:
@@ -182,6 +183,6 @@ def complete_upload(backend, repo: Repository, session, digest: str) -> Blob:
     """
     with backend.blobs.keeping(session.to_blob(digest)) as blob, backend.lock:
         stored = backend.blobs.add(blob)
-        link_blob(repo, stored)
+        link_blob(repo, stored, backend.clock.now())
         backend.uploads.finish(session.id)
     return stored

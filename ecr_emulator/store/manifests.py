@@ -1,9 +1,10 @@
 """Reading manifests: media type, schema (jsonschema), and what a manifest references.
 
 Known types: Docker schema 2 manifest and manifest list, OCI image manifest and index
-(OCI 1.1 ``artifactType`` and ``subject`` included). Anything else with a ``config`` and
-``layers`` is treated as an OCI-style manifest; Docker schema 1 is refused with a clear
-error (no current client pushes it).
+(OCI 1.1 ``artifactType`` and ``subject`` included); any other media type is refused, and
+Docker schema 1 is refused with a clear error (no current client pushes it). A manifest is
+strict JSON (:func:`strict_json`): what is stored can always be served back through either
+door as UTF-8.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 INDEX_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
 SCHEMA1_TYPES = (DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED)
+#: the media types a manifest may have (schema 1 is refused with its own message)
+MANIFEST_TYPES = (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX)
 
 #: the model's limit on ImageManifest, and the OCI registry's
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -125,16 +128,45 @@ def _descriptor(raw: dict) -> Descriptor:
     return Descriptor(raw["mediaType"], raw["digest"], raw["size"], bool(raw.get("urls")))
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_strings(value, depth: int = 0) -> None:
+    """Every string (keys too) must be encodable as UTF-8: a ``\\ud800`` escape decodes to a
+    lone surrogate, which no client could read back as UTF-8."""
+    if isinstance(value, str):
+        value.encode("utf-8")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key.encode("utf-8")
+            _check_strings(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, depth + 1)
+
+
+def strict_json(data: bytes) -> dict:
+    """``data`` as a JSON object under RFC 8259's strict reading: UTF-8 without a byte order
+    mark, no ``NaN``/``Infinity``, no lone surrogate escapes; else InvalidParameterException."""
+    try:
+        text = data.decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise ValueError("byte order mark")
+        doc = json.loads(text, parse_constant=_no_constant)
+        _check_strings(doc)
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError; RecursionError: nested too deeply
+        raise manifest_error("Invalid JSON syntax") from None
+    if not isinstance(doc, dict):
+        raise manifest_error("Invalid JSON syntax")
+    return doc
+
+
 def parse_manifest(data: bytes, media_type_hint: str | None = None) -> ParsedManifest:
     """Parse and validate ``data``; raises ``InvalidParameterException`` naming the problem."""
     if len(data) > MAX_MANIFEST_BYTES:
         raise manifest_error(f"Member must have length less than or equal to {MAX_MANIFEST_BYTES}")
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
-        raise manifest_error("Invalid JSON syntax") from None
-    if not isinstance(doc, dict):
-        raise manifest_error("Invalid JSON syntax")
+    doc = strict_json(data)
     declared = doc.get("mediaType")
     if declared is not None and not isinstance(declared, str):
         raise manifest_error("mediaType must be a string")
@@ -151,6 +183,11 @@ def parse_manifest(data: bytes, media_type_hint: str | None = None) -> ParsedMan
         )
     if media_type in SCHEMA1_TYPES or doc.get("schemaVersion") == 1:
         raise manifest_error("Docker image manifest schema version 1 is not supported by ecr-emulator")
+    if media_type not in MANIFEST_TYPES:
+        raise InvalidParameterException(
+            f"Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: '{media_type!r} is "
+            f"not a manifest media type; ECR stores {', '.join(MANIFEST_TYPES)}'"
+        )
     kind = "index" if media_type in INDEX_TYPES or ("manifests" in doc and "config" not in doc) else "image"
     errors = sorted(_validator(kind).iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:

@@ -78,8 +78,10 @@ class Repository:
     tag_index: dict[str, str] = field(default_factory=dict)
     #: when each tag was last pointed at its image
     tagged_at: dict[str, datetime] = field(default_factory=dict)
-    #: digests of the blobs this repository links (uploaded to it, mounted, or pushed with an image)
-    blobs: dict[str, None] = field(default_factory=dict)
+    #: digests of the blobs this repository links (uploaded to it, mounted, or pushed with an
+    #: image), each with when it was linked -- or, once the last image of it went, unreferenced
+    #: since: the collector (``store/gc.py``) unlinks it a grace period after that
+    blobs: dict[str, datetime] = field(default_factory=dict)
     lifecycle_policy_text: str | None = None
     #: when a lifecycle run last evaluated ``lifecycle_policy_text``
     lifecycle_evaluated_at: datetime | None = None

@@ -94,8 +94,10 @@ def test_unknown_manifests(registry, repo):
     expect_error(registry.get(f"/v2/{repo}/manifests/nope"), 404, "MANIFEST_UNKNOWN")
     expect_error(registry.get(f"/v2/{repo}/manifests/{digest_of(b'x')}"), 404, "MANIFEST_UNKNOWN")
     expect_error(registry.head(f"/v2/{repo}/manifests/nope"), 404, "MANIFEST_UNKNOWN")
-    expect_error(registry.get(f"/v2/{repo}/manifests/sha256:short"), 400, "DIGEST_INVALID")
-    expect_error(registry.get(f"/v2/{repo}/manifests/-bad-tag"), 400, "TAG_INVALID")
+    # neither a valid tag nor a digest: names no manifest (the spec's 404, not a 400)
+    expect_error(registry.get(f"/v2/{repo}/manifests/sha256:short"), 404, "MANIFEST_UNKNOWN")
+    expect_error(registry.get(f"/v2/{repo}/manifests/-bad-tag"), 404, "MANIFEST_UNKNOWN")
+    expect_error(registry.head(f"/v2/{repo}/manifests/{'9' * 400}"), 404, "MANIFEST_UNKNOWN")
     expect_error(registry.get("/v2/missing/manifests/latest"), 404, "NAME_UNKNOWN")
 
 

@@ -61,7 +61,7 @@ def _push(ctx, name: str, seed: str) -> None:
     image = make_image(seed)
 
     for digest, data in image.blobs.items():
-        link_blob(repo, ctx.backend.blobs.add(Blob(digest, len(data), [data])))
+        link_blob(repo, ctx.backend.blobs.add(Blob(digest, len(data), [data])), ctx.backend.clock.now())
     ctx.backend.put_image(repo, image.manifest, door="api", tag="v1")
 
 

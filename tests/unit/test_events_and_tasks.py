@@ -22,7 +22,7 @@ def _upload(backend: Backend, repo: Repository, image) -> None:
     from ecr_emulator.store import Blob
 
     for digest, data in image.blobs.items():
-        link_blob(repo, backend.blobs.add(Blob(digest, len(data), [data])))
+        link_blob(repo, backend.blobs.add(Blob(digest, len(data), [data])), backend.clock.now())
 
 
 def test_put_image_emits_image_pushed_and_deletes_emit_image_deleted():

@@ -77,7 +77,7 @@ class Fetcher(Upstreams):
             upstream_name = rule.upstream_repository(repo.name)
         blob = backend.blobs.get(digest) or _blob(client, upstream_name, digest)
         with backend.lock:
-            link_blob(repo, backend.blobs.add(blob))
+            link_blob(repo, backend.blobs.add(blob), backend.clock.now())
         return True
 
     def check(self, state: RegistryState, rule: PullThroughRule) -> str | None:
@@ -128,7 +128,7 @@ class Fetcher(Upstreams):
         repo = state.repositories.get(name) or create_for_ecr(state, name, PULL_THROUGH_CACHE, now)
         for blob in download.blobs:
             if linked_blob(repo, backend.blobs, blob.digest) is None:
-                link_blob(repo, backend.blobs.add(blob))
+                link_blob(repo, backend.blobs.add(blob), backend.clock.now())
         *children, top = download.manifests
         for child in children:
             _put(backend, repo, child, None, now)
