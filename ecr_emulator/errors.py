@@ -22,6 +22,7 @@ __all__ = [
     "ExclusionAlreadyExistsException",
     "ExclusionNotFoundException",
     "ImageAlreadyExistsException",
+    "ImageArchivedException",
     "ImageDigestDoesNotMatchException",
     "ImageNotFoundException",
     "ImageStorageClassUpdateNotSupportedException",
@@ -212,6 +213,10 @@ class ScanNotFoundException(AwsError):
             f"Image scan does not exist for the image with '{describe_image_id(image_id)}' in the "
             f"repository with name '{name}' in the registry with id '{registry_id}'"
         )
+
+
+class ImageArchivedException(AwsError):
+    pass
 
 
 class UnsupportedImageTypeException(AwsError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ..errors import (
+    ImageArchivedException,
     ImageNotFoundException,
     InvalidParameterException,
     LimitExceededException,
@@ -19,7 +20,7 @@ from ..errors import (
     describe_image_id,
 )
 from ..features.scanning.shapes import basic_finding, enhanced_finding, ordered, scan_status, severity_counts
-from ..store import scans
+from ..store import archive, scans
 from ._registry import ecr
 from .images import image_id_failure, resolve
 from .pagination import paginate
@@ -106,7 +107,11 @@ def _image_id(image, image_id: dict) -> dict:
 def start_image_scan(ctx, repository_name, image_id, registry_id=None):
     repo = ctx.repository(repository_name, registry_id, "StartImageScan")
     image = _image(ctx, repo, image_id)
-    state = ctx.registry(registry_id, "StartImageScan")
+    state = ctx.registry_state(registry_id)  # access was checked with the repository
+    if archive.is_archived(image):
+        raise ImageArchivedException(
+            f"The image with imageId {describe_image_id(image_id)} in the repository with name '{repo.name}' "
+            f"in the registry with id '{repo.account}' is archived and cannot be scanned; restore it first")
     if state.scanning.scan_type != scans.BASIC:
         raise ValidationException(
             "StartImageScan starts basic scans; this registry's scan type is ENHANCED, with which Amazon "

@@ -179,3 +179,13 @@ def test_layers_of_archived_images_only_are_archived(ecr, repo):
     other_layer = next(d for d in shared.blobs if d != digest_of(shared.config))
     checked = ecr.batch_check_layer_availability(repositoryName=repo, layerDigests=[other_layer])["layers"]
     assert [entry["layerAvailability"] for entry in checked] == ["AVAILABLE"]
+
+
+
+def test_an_archived_image_cannot_be_scanned(ecr, repo):
+    image = make_image("archived-scan", layers=1)
+    push_image(ecr, repo, image, "v1")
+    _update(ecr, repo, "ARCHIVE", imageTag="v1")
+    with pytest.raises(ClientError) as info:
+        ecr.start_image_scan(repositoryName=repo, imageId={"imageTag": "v1"})
+    assert error_of(info)["Code"] == "ImageArchivedException"
