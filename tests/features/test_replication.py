@@ -253,3 +253,27 @@ def test_delete_replication_removes_tags_and_images_in_the_destination(url, ecr,
     ecr.batch_delete_image(repositoryName="team/keep", imageIds=[{"imageDigest": kept.digest}])
     # without deleteReplication the replica stays (the deletion left nothing queued for it)
     assert west_ids("team/keep") == [{"imageDigest": kept.digest, "imageTag": "v1"}]
+
+
+def test_a_destination_repository_is_created_with_the_replication_template(url, ecr, make_client):
+    """The destination region's REPLICATION creation template shapes the repository ECR creates;
+    a PULL_THROUGH_CACHE-only template does not."""
+    west = make_client("ecr", region="us-west-2")
+    west.create_repository_creation_template(
+        prefix="team", appliedFor=["REPLICATION"], imageTagMutability="IMMUTABLE",
+        resourceTags=[{"Key": "origin", "Value": "replica"}],
+        customRoleArn=f"arn:aws:iam::{SOURCE}:role/ecr-templates")
+    west.create_repository_creation_template(prefix="ROOT", appliedFor=["PULL_THROUGH_CACHE"],
+                                             imageTagMutability="IMMUTABLE")
+    ecr.create_repository(repositoryName="team/app")
+    ecr.create_repository(repositoryName="other/app")
+    _configure(ecr, WEST)
+    push(url, ecr, "team/app", "templated")
+    push(url, ecr, "other/app", "untemplated")
+    settled_statuses(ecr, "team/app", {"imageTag": "v1"})
+    settled_statuses(ecr, "other/app", {"imageTag": "v1"})
+    repos = {r["repositoryName"]: r for r in west.describe_repositories()["repositories"]}
+    assert repos["team/app"]["imageTagMutability"] == "IMMUTABLE"
+    assert west.list_tags_for_resource(resourceArn=repos["team/app"]["repositoryArn"])["tags"] == [
+        {"Key": "origin", "Value": "replica"}]
+    assert repos["other/app"]["imageTagMutability"] == "MUTABLE"
