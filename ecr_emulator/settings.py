@@ -26,11 +26,14 @@ class SettingError(ValueError):
 
 
 def setting(default, help: str, *, flag: str | None = None, choices: tuple[str, ...] | None = None,
-            cli: bool = True, metavar: str | None = None):
+            cli: bool = True, metavar: str | None = None, at_least: float | None = None,
+            above: float | None = None):
     """A Settings field. ``flag``: the CLI flag when it is not ``--<name>`` (e.g. ``--no-registry-auth``
     for a boolean that defaults to on); ``cli=False``: environment only; ``metavar``: the value's
-    name in ``--help``."""
-    metadata = {"help": help, "flag": flag, "choices": choices, "cli": cli, "metavar": metavar}
+    name in ``--help``; ``at_least`` / ``above``: the bounds of a number, checked for every field
+    alike."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "cli": cli, "metavar": metavar,
+                "at_least": at_least, "above": above}
     if isinstance(default, (list, dict)):
         raise TypeError("use a tuple for list-valued settings")
     return field(default=default, metadata=metadata)
@@ -97,10 +100,10 @@ class Settings:
     registry_auth: bool = setting(True, "accept registry requests without credentials",
                                   flag="--no-registry-auth")
     server: str = setting("gunicorn", "HTTP server", choices=SERVERS)
-    threads: int = setting(16, "request threads", metavar="N")
+    threads: int = setting(16, "request threads", metavar="N", at_least=1)
     keepalive_linger: float = setting(
         0.05, "gunicorn: seconds a thread waits for the next request on the kept-alive connection it "
-              "just answered (0: plain gthread)", cli=False)
+              "just answered (0: plain gthread)", cli=False, at_least=0)
     token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
     access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
     organization: tuple = setting(
@@ -115,13 +118,11 @@ class Settings:
         "", "directory of OSV-format vulnerability records the scanner matches images against "
             "(default: the small demo feed shipped with the package)")
 
-
     lifecycle_interval: float = setting(
         3600.0, "seconds of real time between automatic lifecycle policy runs (0: only on "
-                "POST /_emulator/lifecycle/run)")
+                "POST /_emulator/lifecycle/run)", at_least=0)
     archive_restore_minutes: float = setting(
-        20.0, "minutes of the emulator's clock a restore from the archive takes (ECR: up to 20)")
-
+        20.0, "minutes of the emulator's clock a restore from the archive takes (ECR: up to 20)", at_least=0)
 
     upstream_url: tuple[str, ...] = setting(
         (), "pull-through cache: REGISTRY=URL reaches upstream registry host REGISTRY (e.g. public.ecr.aws) "
@@ -130,8 +131,7 @@ class Settings:
         "", "pull-through cache: JSON or INI file of upstream credentials keyed by credentialArn "
             "(username, accessToken)")
     upstream_timeout: float = setting(10.0, "pull-through cache: seconds to wait for an upstream to connect "
-                                            "or answer", cli=False)
-
+                                            "or answer", cli=False, above=0)
 
     public_alias: tuple = setting(
         (), "ACCOUNT=ALIAS: the primary ECR Public registry alias of ACCOUNT (its default alias "
@@ -140,43 +140,40 @@ class Settings:
         (), "ACCOUNT: an account whose ECR Public registry is verified (shown as verified, with its "
             "repository logos and display name in the gallery)", flag="--public-verified")
 
-
     lenient_manifests: bool = setting(
         False, "accept PutImage manifests whose layers were never uploaded (sizes from the manifest), "
                "as moto does; off: LayersNotFoundException, as ECR")
-
 
     state_dir: str = setting("", "directory that keeps the whole state across restarts; without it, state lives in memory only",
                              metavar="DIR")
     save_interval: float = setting(
         2.0, "with --state-dir: seconds between saves of changed metadata, the most a kill -9 loses; "
-             "0 saves only on shutdown", metavar="SECONDS")
+             "0 saves only on shutdown", metavar="SECONDS", at_least=0)
     tls: bool = setting(False, "serve HTTPS on both listeners, with a generated CA and certificate")
     tls_dir: str = setting("", "with --tls: directory of the CA and certificate; default tls/ in the "
                                "--state-dir, else ~/.cache/ecr-emulator/tls", metavar="DIR")
 
-
     # -- reliability: memory that comes back, no stalls, bounded bodies --------------------
     blob_grace_seconds: float = setting(
         3600.0, "seconds (emulator clock) a blob no image references stays linked to its repository "
-                "before it is freed (uploaded and never pushed, or left behind by a delete)", cli=False)
+                "before it is freed (uploaded and never pushed, or left behind by a delete)", cli=False, at_least=0)
     upload_expiry_seconds: float = setting(
         7 * 24 * 3600.0, "seconds (emulator clock) after its start an unfinished upload session expires "
-                         "and its bytes are freed (Distribution's 7 days)", cli=False)
+                         "and its bytes are freed (Distribution's 7 days)", cli=False, at_least=0)
     gc_interval: float = setting(10.0, "seconds (real time) between runs of the blob and upload collector "
-                                       "(0: only after deletes and on POST /_emulator/gc)", cli=False)
+                                       "(0: only after deletes and on POST /_emulator/gc)", cli=False, at_least=0)
     header_timeout: float = setting(
         30.0, "seconds a connection may wait for the next bytes of a request's headers before it is closed",
-        cli=False)
+        cli=False, above=0)
     body_timeout: float = setting(
         60.0, "seconds a request may wait for the next bytes of its body, or a response for the client "
-              "to read, before the connection is closed", cli=False)
-    idle_timeout: float = setting(75.0, "seconds an idle (kept-alive or silent) connection stays open", cli=False)
+              "to read, before the connection is closed", cli=False, above=0)
+    idle_timeout: float = setting(75.0, "seconds an idle (kept-alive or silent) connection stays open", cli=False, above=0)
     max_connections: int = setting(1000, "open connections the server holds at most (idle ones included)",
-                                   cli=False)
+                                   cli=False, above=0)
     control_body_limit: int = setting(
         32 << 20, "largest control-plane request body in bytes (larger: 413 ValidationException, unread)",
-        cli=False)
+        cli=False, above=0)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -184,15 +181,16 @@ class Settings:
             value = getattr(self, f.name)
             if choices and value not in choices:
                 raise SettingError(f"{describe(f.name)} must be one of {', '.join(choices)}, not {value!r}")
+            at_least, above = f.metadata.get("at_least"), f.metadata.get("above")
+            if at_least is not None and value < at_least:
+                raise SettingError(f"{describe(f.name)} must be at least {at_least}, not {value!r}")
+            if above is not None and value <= above:
+                raise SettingError(f"{describe(f.name)} must be more than {above}, not {value!r}")
         for name in ("port", "public_port"):
             value = getattr(self, name)
             low = -1 if name == "public_port" else 0
             if not low <= value <= 65535:
                 raise SettingError(f"{describe(name)} must be a port number from 0 to 65535, not {value}")
-        if self.threads < 1:
-            raise SettingError(f"{describe('threads')} must be at least 1, not {self.threads}")
-        if self.keepalive_linger < 0:
-            raise SettingError(f"{describe('keepalive_linger')} must not be negative, not {self.keepalive_linger!r}")
         for item in self.organization:
             member, _, org = item.partition("=")
             if not (len(member) == 12 and member.isdigit() and org.startswith("o-")):
@@ -207,32 +205,11 @@ class Settings:
                 raise SettingError(f"{describe('credentials_file')}: {error}") from None
         if self.vuln_db and not os.path.isdir(self.vuln_db):
             raise SettingError(f"{describe('vuln_db')} must be a directory of OSV records, not {self.vuln_db!r}")
-
-
-        for name in ("lifecycle_interval", "archive_restore_minutes"):
-            if getattr(self, name) < 0:
-                raise SettingError(f"{describe(name)} must not be negative, not {getattr(self, name)!r}")
-
-
-        if self.upstream_timeout <= 0:
-            raise SettingError(f"{describe('upstream_timeout')} must be positive, not {self.upstream_timeout!r}")
         for item in self.upstream_url:
             registry, sep, url = item.partition("=")
             if not sep or not registry.strip() or not url.strip().startswith(("http://", "https://")):
                 raise SettingError(f"{describe('upstream_url')}: {item!r} is not REGISTRY=URL with an "
                                    "http:// or https:// URL")
-
-
-        if self.save_interval < 0:
-            raise SettingError(f"{describe('save_interval')} must not be negative, not {self.save_interval!r}")
-
-
-        for name in ("blob_grace_seconds", "upload_expiry_seconds", "gc_interval"):
-            if getattr(self, name) < 0:
-                raise SettingError(f"{describe(name)} must not be negative, not {getattr(self, name)!r}")
-        for name in ("header_timeout", "body_timeout", "idle_timeout", "max_connections", "control_body_limit"):
-            if getattr(self, name) <= 0:
-                raise SettingError(f"{describe(name)} must be positive, not {getattr(self, name)!r}")
         if not is_region(self.region):
             raise SettingError(f"{describe('region')} must be a region name such as us-east-1, not {self.region!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
