@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .awsjson.errors import AccessDeniedException
+
 ALLOW, DENY, NOT_APPLICABLE = "Allow", "Deny", "NotApplicable"
 
 
@@ -98,6 +100,15 @@ def decide(request: AccessRequest, resource_account: str, policies: Iterable[str
     if request.principal.account == resource_account or ALLOW in decisions:
         return ALLOW
     return NOT_APPLICABLE
+
+
+def require(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> None:
+    """AWS's ``AccessDeniedException`` unless :func:`decide` allows ``request`` (both doors use it;
+    the registry renders it as 403 DENIED)."""
+    decision = decide(request, resource_account, policies)
+    if decision != ALLOW:
+        raise AccessDeniedException.for_action(request.principal.arn, request.action, request.resource,
+                                               denied=decision == DENY)
 
 
 def authorized(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> bool:

@@ -125,19 +125,18 @@ def _read_body(request: Request, limit: int) -> bytes:
         if request.content_length > limit:
             raise too_large(limit)
         return request.get_data()
-    else:  # chunked: read at most one byte past the limit
-        parts, size = [], 0
-        while size <= limit:
-            data = request.stream.read(min(1 << 20, limit + 1 - size))
-            if not data:
-                break
-            parts.append(data)
-            size += len(data)
-        if size > limit:
-            raise too_large(limit)
-        raw = b"".join(parts)
-        request._cached_data = raw  # werkzeug's get_data() cache: the stream is consumed
-        return raw
+    parts, size = [], 0  # chunked: read at most one byte past the limit
+    while size <= limit:
+        data = request.stream.read(min(1 << 20, limit + 1 - size))
+        if not data:
+            break
+        parts.append(data)
+        size += len(data)
+    if size > limit:
+        raise too_large(limit)
+    raw = b"".join(parts)
+    request._cached_data = raw  # werkzeug's get_data() cache: the stream is consumed
+    return raw
 
 
 def _json(raw: bytes) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .. import iam, secrets
 from ..awsjson import Caller
-from ..errors import AccessDeniedException, RepositoryNotFoundException
+from ..errors import RepositoryNotFoundException
 from ..public import primary_alias
 from ..settings import Settings
 from ..store import PRIVATE, PUBLIC, Backend, RegistryState, Repository
@@ -85,12 +85,7 @@ class RequestContext:
         return iam.AccessRequest(self.principal, f"{self.service}:{action}", resource)
 
     def _authorize(self, state: RegistryState, repo: Repository | None, action: str, resource: str) -> None:
-        request = self._request(action or "access", resource)
-        decision = iam.decide(request, state.account, state.policies_governing(repo))
-        if decision != iam.ALLOW:
-            raise AccessDeniedException.for_action(self.principal.arn, request.action, resource,
-                                                   denied=decision == iam.DENY)
-
+        iam.require(self._request(action or "access", resource), state.account, state.policies_governing(repo))
 
     @contextmanager
     def unlocked(self):

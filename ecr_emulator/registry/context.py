@@ -20,7 +20,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request
 
 from .. import iam
-from ..errors import AccessDeniedException, RepositoryNotFoundException
+from ..errors import RepositoryNotFoundException
 from ..store import PRIVATE, Backend, RegistryState, Repository
 from ..store.pull_through import UpstreamError
 from ..store.repositories import create_on_push
@@ -99,12 +99,7 @@ class RegistryContext:
 
     def authorize_action(self, state: RegistryState, repo: Repository | None, name: str, action: str) -> None:
         """DENIED unless the principal may ``action`` on repository ``name`` of ``state``."""
-        resource = state.repository_arn(name)
-        request = self._access(action, resource)
-        decision = iam.decide(request, state.account, state.policies_governing(repo))
-        if decision != iam.ALLOW:
-            raise AccessDeniedException.for_action(request.principal.arn, action, resource,
-                                                   denied=decision == iam.DENY)
+        iam.require(self._access(action, state.repository_arn(name)), state.account, state.policies_governing(repo))
 
     def _access(self, action: str, resource: str) -> iam.AccessRequest:
         return iam.AccessRequest(iam.principal_of(self.emulator.settings, self.principal), action, resource)
