@@ -50,6 +50,18 @@ class Emulator:
         return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
                               self.public_host(request.environ, request.host))
 
+    #: where the built-in server spools request bodies larger than 1 MiB (None: the system's
+    #: temporary directory); on the blob store's file system, a pushed blob is renamed, not copied
+    spool_dir: str | None = None
+
+    def body_limit(self, environ) -> int | None:
+        """The most body bytes the server reads for this request before the application runs
+        (the control plane's limit); past it the application answers from the headers alone."""
+        if environ.get("REQUEST_METHOD") == "POST" and (
+                environ.get("PATH_INFO") == "/" or "HTTP_X_AMZ_TARGET" in environ):
+            return self.settings.control_body_limit
+        return None
+
     def public_host(self, environ, request_host: str) -> str:
         """The public registry's ``host:port`` for a client that reached us at ``request_host``."""
         return public_host(self.settings, request_host, self.public_ports, bool(environ.get("ecr_emulator.public")))

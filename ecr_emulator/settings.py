@@ -18,7 +18,7 @@ from .awsjson.identity import is_region
 from .public import parse_aliases
 
 URI_STYLES = ("local", "aws")
-SERVERS = ("gunicorn", "werkzeug")
+SERVERS = ("builtin", "werkzeug")
 
 
 class SettingError(ValueError):
@@ -99,11 +99,10 @@ class Settings:
                              choices=URI_STYLES)
     registry_auth: bool = setting(True, "accept registry requests without credentials",
                                   flag="--no-registry-auth")
-    server: str = setting("gunicorn", "HTTP server", choices=SERVERS)
-    threads: int = setting(16, "request threads", metavar="N", at_least=1)
-    keepalive_linger: float = setting(
-        0.05, "gunicorn: seconds a thread waits for the next request on the kept-alive connection it "
-              "just answered (0: plain gthread)", cli=False, at_least=0)
+    server: str = setting("builtin", "HTTP server: builtin (event loop; slow clients hold no thread) or "
+                                     "werkzeug (threaded development server)", choices=SERVERS)
+    threads: int = setting(16, "request threads (they run requests whose head and body are in)",
+                           metavar="N", at_least=1)
     token_hours: float = setting(12.0, "lifetime of authorization tokens, in hours", cli=False)
     access_log: bool = setting(True, "do not log one line per request", flag="--no-access-log")
     organization: tuple = setting(
@@ -168,9 +167,17 @@ class Settings:
     body_timeout: float = setting(
         60.0, "seconds a request may wait for the next bytes of its body, or a response for the client "
               "to read, before the connection is closed", cli=False, above=0)
+    body_min_rate: float = setting(
+        1024.0, "bytes per second a request body must average once it has had body_timeout seconds "
+                "(slower: 408 and closed)", cli=False, above=0)
+    body_max_seconds: float = setting(
+        3600.0, "seconds a request body may take in all", cli=False, above=0)
     idle_timeout: float = setting(75.0, "seconds an idle (kept-alive or silent) connection stays open", cli=False, above=0)
-    max_connections: int = setting(1000, "open connections the server holds at most (idle ones included)",
-                                   cli=False, above=0)
+    max_connections: int = setting(1000, "open connections the server holds at most (idle ones included; "
+                                         "at the bound the oldest idle one is closed)", cli=False, above=0)
+    max_connections_per_client: int = setting(
+        256, "open connections one client address holds at most (at the bound its oldest idle one is "
+             "closed)", cli=False, above=0)
     control_body_limit: int = setting(
         32 << 20, "largest control-plane request body in bytes (larger: 413 ValidationException, unread)",
         cli=False, above=0)

@@ -5,7 +5,7 @@ Several client *processes* (one boto3 client per server in each; a single proces
 capped by its own GIL long before the server is) loop over ``CreateRepository`` +
 ``DescribeRepositories`` + ``ListTagsForResource`` against:
 
-- ``emulator``: ``ecr-emulator serve --no-access-log`` (gunicorn, the default);
+- ``emulator``: ``ecr-emulator serve --no-access-log`` (the built-in server, the default);
 - ``moto``: ``python -m moto.server -H 127.0.0.1 -p <port>`` (Flask on werkzeug's dev server);
 - ``werkzeug``: ``ecr-emulator serve --server werkzeug --no-access-log``.
 
@@ -99,7 +99,7 @@ class MotoServer:
 
 
 SERVERS = {
-    "emulator": ("ecr-emulator (gunicorn)", lambda: ServerProcess("--no-access-log")),
+    "emulator": ("ecr-emulator", lambda: ServerProcess("--no-access-log")),
     "moto": ("moto_server", MotoServer),
     "werkzeug": ("ecr-emulator (werkzeug)", lambda: ServerProcess("--no-access-log", "--server", "werkzeug")),
 }

@@ -11,9 +11,9 @@ make), pushed and pulled in the same run against both registries:
 - raw HTTP ``GET`` of the blob.
 
 Distribution (``/usr/bin/docker-registry``) uses the filesystem driver on a tmpfs directory
-with auth off; the emulator runs as ``ecr-emulator serve`` (gunicorn, auth on: the clients use
+with auth off; the emulator runs as ``ecr-emulator serve`` (auth on: the clients use
 ``AWS:<token>``). Each figure is the median of ``--rounds`` rounds, MiB/s. Peak RSS: VmHWM
-of the emulator's gunicorn worker (the child of the server process) and of the registry.
+of the emulator process and of the registry.
 Everything binds 127.0.0.1, every step has a timeout, and every process and directory the
 script makes is removed at the end.
 
@@ -176,7 +176,7 @@ class Emulator:
         self.creds = ["--creds", f"AWS:{password}"]
 
     def pid(self) -> int:
-        """The gunicorn worker: the child of the server process."""
+        """The emulator process (the server process itself; a forking server: its child)."""
         parent = self.server._process.pid
         with open(f"/proc/{parent}/task/{parent}/children") as f:
             children = [int(c) for c in f.read().split()]

@@ -14,7 +14,7 @@ Two measurements:
   sizes show whether memory grows with layer size (it must not: layers are streamed).
 - **server** (``--size-mib``): push through the registry to ``ecr-emulator serve``, then
   StartImageScan and poll DescribeImageScanFindings until COMPLETE -- seconds from the
-  StartImageScan call, and the peak RSS the scan adds to the gunicorn worker.
+  StartImageScan call, and the peak RSS the scan adds to the server process.
 
 Everything binds 127.0.0.1, every wait is bounded, the server and temporary files are removed.
 

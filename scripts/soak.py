@@ -15,7 +15,7 @@ count, errors and latency percentiles; RSS at the start, peak and end against th
 then, after the grace period is passed on the emulator's clock and ``POST /_emulator/gc``, the
 RSS once everything unreferenced is collected.
 
-By default it starts its own server (``ecr-emulator serve``, gunicorn, registry auth on) with
+By default it starts its own server (``ecr-emulator serve``, registry auth on) with
 a short grace period and upload expiry so memory is reclaimed during the run; ``--url`` soaks
 a server you started instead (then its settings apply and RSS is not read). Everything binds
 127.0.0.1, every request has a timeout, every thread is joined and the server is stopped.

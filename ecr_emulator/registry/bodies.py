@@ -4,11 +4,8 @@
 is empty for a chunked body unless the server sets ``wsgi.input_terminated``) and never
 past ``Content-Length`` (werkzeug's dev server hands over the raw socket file). Its ``read``
 returns ``bytes`` pieces that the upload session keeps as they are (and hashes as they
-arrive). Under gunicorn, whose body object copies every read through ``BytesIO`` several
-times, a body of known length is received with ``recv(n, MSG_WAITALL)`` straight from the
-connection's socket -- one syscall per piece, into a ``bytes`` object of exactly that size --
-after the bytes gunicorn already buffered; gunicorn's own length counter is kept in step so
-its keep-alive handling sees a consumed body.
+arrive). Under the built-in server the body is already whole (in memory, or in a spool file
+the upload can take over: ``environ["ecr_emulator.body"]``).
 
 Because stored pieces are ``bytes``, :func:`blob_chunks` hands them to the WSGI server as they
 are (servers insist on ``bytes``); only a piece of another type or a partial range is copied,
@@ -18,21 +15,16 @@ in slices of :data:`SEND_SLICE`.
 from __future__ import annotations
 
 import io
-import socket
-import ssl
 from collections.abc import Iterator
 
 from .errors import RegistryError
 
 #: largest piece handed to the WSGI server per write when serving a blob
 SEND_SLICE = 8 << 20
-#: most bytes one ``recv`` waits for: the digest of a piece is computed while the next one
-#: is already arriving in the socket buffer, so the sender seldom stalls
-RECV_PIECE = 1 << 20
 #: largest piece read per call when the body length is unknown
 READ_SLICE = 4 << 20
-#: an unread body up to this size is drained after an error; gunicorn drains up to 64 KiB
-#: itself and closes the connection past that, werkzeug's server closes every connection
+#: an unread body up to this size is drained after an error (werkzeug's server); the built-in
+#: server has read every body before the application runs
 DRAIN_LIMIT = 64 << 10
 
 
@@ -60,7 +52,6 @@ class RequestBody:
                 raise RegistryError("BLOB_UPLOAD_INVALID", f"invalid Content-Length {raw!r}")
         self.received = 0
         self._eof = self.length == 0
-        self._socket = _gunicorn_socket(self._stream) if self.length else None
 
     @property
     def remaining(self) -> int | None:
@@ -72,10 +63,7 @@ class RequestBody:
         if want <= 0 or self._eof:
             return b""
         try:
-            if self._socket is not None:
-                data = self._socket.read(want)
-            else:
-                data = self._stream.read(want)
+            data = self._stream.read(want)
         except Exception as error:  # the server's reader: socket errors, bad chunk framing
             raise BodyError(f"{type(error).__name__}: {error}") from error
         if not data:
@@ -102,45 +90,6 @@ class RequestBody:
         if self.length is not None and self.remaining is not None and 0 < self.remaining <= DRAIN_LIMIT:
             while self.read(DRAIN_LIMIT):
                 pass
-
-
-class _GunicornSocketReader:
-    """``recv`` on the connection of a gunicorn request whose body has a known length."""
-
-    def __init__(self, reader, unreader, sock) -> None:
-        self._reader, self._unreader, self._sock = reader, unreader, sock
-
-    def read(self, size: int) -> bytes:
-        """Whatever gunicorn buffered first, then up to :data:`RECV_PIECE` bytes per call
-        (``MSG_WAITALL``: the full piece unless the body ends or the connection breaks)."""
-        want = min(size, self._reader.length)
-        if want <= 0:
-            return b""
-        buffered = self._unreader.buf.getvalue()
-        if buffered:
-            data = buffered[:want]
-            rest = io.BytesIO()
-            rest.write(buffered[want:])
-            self._unreader.buf = rest
-        else:
-            data = self._sock.recv(min(want, RECV_PIECE), socket.MSG_WAITALL)
-        self._reader.length -= len(data)
-        return data
-
-
-def _gunicorn_socket(stream) -> _GunicornSocketReader | None:
-    """The socket reader for gunicorn's ``Body`` over a ``LengthReader``, if that is what
-    ``stream`` is and nothing was read from it yet; None otherwise (the portable path)."""
-    reader = getattr(stream, "reader", None)
-    unreader = getattr(reader, "unreader", None)
-    sock = getattr(unreader, "sock", None)
-    if (type(stream).__module__ != "gunicorn.http.body" or type(reader).__name__ != "LengthReader"
-            or not isinstance(getattr(reader, "length", None), int)
-            or not isinstance(getattr(stream, "buf", None), io.BytesIO) or stream.buf.getvalue()
-            or not isinstance(getattr(unreader, "buf", None), io.BytesIO)
-            or not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket)):
-        return None
-    return _GunicornSocketReader(reader, unreader, sock)
 
 
 def release_large_buffers_promptly() -> None:

@@ -64,19 +64,9 @@ class ServerProcess:
         return self
 
     def worker_pid(self, timeout: float = 10) -> int:
-        """The process that holds the emulator's state: gunicorn's one worker (a child of the
-        server process, forked just after the server announces itself), else the server."""
-        pid = self._process.pid
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with open(f"/proc/{pid}/task/{pid}/children") as children:
-                    found = children.read().split()
-            except OSError:  # no /proc: the server process itself
-                return pid
-            if found or time.monotonic() > deadline or "--server" in self.args and "werkzeug" in self.args:
-                return int(found[0]) if found else pid
-            time.sleep(0.05)
+        """The process that holds the emulator's state: the server process itself (one process
+        serves every listener). ``timeout`` is kept for callers written for a forking server."""
+        return self._process.pid
 
     def stop(self) -> None:
         process, self._process = self._process, None

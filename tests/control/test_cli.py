@@ -78,7 +78,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("server", ["gunicorn", "werkzeug"])
+@pytest.mark.parametrize("server", ["builtin", "werkzeug"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_announces_and_stops_on_signal(serve, server, signum):
     served = serve("--host", "127.0.0.1", "--port", "0", "--server", server, "--no-access-log")
@@ -110,7 +110,7 @@ def test_flag_wins_over_environment(serve):
     (("--account", "123"), {}),
     ((), {"ECR_EMULATOR_URI_STYLE": "weird"}),
     ((), {"ECR_EMULATOR_REGISTRY_AUTH": "perhaps"}),
-    ((), {"ECR_EMULATOR_KEEPALIVE_LINGER": "-1"}),
+    ((), {"ECR_EMULATOR_BODY_MIN_RATE": "0"}),
 ])
 def test_bad_settings_exit_with_a_message(args, env):
     result = subprocess.run([sys.executable, "-m", "ecr_emulator", "serve", "--port", "0", *args],

@@ -37,7 +37,7 @@ def busy_port():
         yield sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("server", ["gunicorn", "werkzeug"])
+@pytest.mark.parametrize("server", ["builtin", "werkzeug"])
 def test_a_port_in_use_is_one_line_naming_the_flag(busy_port, server):
     line = _one_line(_serve("--port", str(busy_port), "--server", server))
     assert f"127.0.0.1:{busy_port} is already in use (--port / ECR_EMULATOR_PORT)" in line
@@ -64,7 +64,7 @@ def test_a_state_dir_in_use_or_unreadable_is_one_line(tmp_path):
     assert "upgrade ecr-emulator" in _one_line(_serve("--port", "0", "--state-dir", str(tmp_path)))
 
 
-@pytest.mark.parametrize("server", ["gunicorn", "werkzeug"])
+@pytest.mark.parametrize("server", ["builtin", "werkzeug"])
 def test_tls_probes_on_the_plain_port_are_not_warnings(server):
     with ServerProcess("--server", server) as served:
         port = int(served.url.rsplit(":", 1)[1])

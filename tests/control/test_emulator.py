@@ -77,7 +77,7 @@ def test_uri_style_aws():
         created = public.create_repository(repositoryName="tool")["repository"]
         assert created["repositoryUri"] == f"public.ecr.aws/public-{OTHER}/tool"
         assert public.describe_registries()["registries"][0]["registryUri"] == f"public.ecr.aws/public-{OTHER}"
-        # closed connections let the server stop at once (gunicorn lingers on kept-alive ones)
+        # closed connections let the server stop at once
         ecr.close()
         public.close()
 

@@ -1,6 +1,5 @@
-"""The gunicorn server's connection handling: kept-alive connections (served by the thread
-that answered them while they stay busy), pipelining, more busy connections than threads,
-clients that vanish, and plain gthread (``ECR_EMULATOR_KEEPALIVE_LINGER=0``)."""
+"""The built-in server's connection handling: kept-alive connections, pipelining, more busy
+connections than threads, clients that vanish, and the same through werkzeug's server."""
 
 from __future__ import annotations
 
@@ -43,11 +42,10 @@ def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[int, dict]:
     return status, json.loads(body)
 
 
-@pytest.fixture(scope="module", params=["linger", "gthread"])
-def small_server(request):
-    """A server with only two threads, lingering (the default) or plain gthread."""
-    env = {"ECR_EMULATOR_KEEPALIVE_LINGER": "0"} if request.param == "gthread" else {}
-    with ServerProcess("--no-access-log", "--threads", "2", env=env) as server:
+@pytest.fixture(scope="module")
+def small_server():
+    """A server with only two request threads."""
+    with ServerProcess("--no-access-log", "--threads", "2") as server:
         yield server
 
 

@@ -157,7 +157,7 @@ def registry_request() -> st.SearchStrategy[dict]:
         st.builds(lambda n, r: f"/v2/{n}/blobs/uploads/{r}", name, ref),
         st.builds(lambda n, r: f"/v2/{n}/referrers/{r}", name, ref),
     )
-    # (a request line or header longer than gunicorn's 4094/8190-byte limits is its own 400/431)
+    # (a request line or header longer than the server's 8190-byte limits is its own 414/431)
     number = st.one_of(st.integers(min_value=-5, max_value=2000).map(str), st.just("9" * 1200), odd_text(6))
     query = st.dictionaries(st.sampled_from(["n", "last", "digest", "mount", "from", "artifactType"]),
                             st.one_of(number, st.sampled_from(_REFERENCES), st.sampled_from(_SEGMENTS)), max_size=3)

@@ -76,7 +76,7 @@ def test_registry_requests(seeded, ecr):
     @given(request=registry_request())
     def run(request):
         # header values go as raw UTF-8 bytes (lone surrogates too), as a broken client sends them;
-        # control characters are left out: HTTP framing forbids them and gunicorn refuses them itself
+        # control characters are left out: HTTP framing forbids them and the server refuses them itself
         headers = {k: "".join(c for c in v if c >= " " and c != "\x7f").strip().encode("utf-8", "surrogatepass")
                    for k, v in request["headers"].items()}
         query = "&".join(f"{k}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}" for k, v in request["query"].items())

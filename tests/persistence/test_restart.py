@@ -83,7 +83,7 @@ def test_stop_and_restart_serves_the_same_images_byte_for_byte(tmp_path):
 
 
 def _server_pids(server: ServerProcess) -> list[int]:
-    """gunicorn's worker (which holds the state) and its arbiter."""
+    """The server process (which holds the state) and any children it has."""
     master = server._process.pid
     children = []
     for task in os.listdir(f"/proc/{master}/task"):

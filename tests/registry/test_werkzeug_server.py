@@ -1,5 +1,5 @@
 """The portable body path: the same uploads against ``--server werkzeug`` (raw socket file as
-``wsgi.input``, its own chunked decoding), where the gunicorn socket shortcut does not apply."""
+``wsgi.input``, its own chunked decoding), where the body is not read whole before the app runs."""
 
 from __future__ import annotations
 
