@@ -1,0 +1,174 @@
+"""The built-in server against small WSGI apps, over real sockets: spooled bodies and their
+claim, file answers with sendfile (from an offset), streamed answers of unknown length,
+ConnectionAbortedError as a reset, HEAD, chunked request bodies, pipelining."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+from contextlib import closing, contextmanager
+
+import pytest
+import requests
+
+from ecr_emulator.httpd import Config, Server
+
+
+@contextmanager
+def serving(app, **config):
+    sock = socket.create_server(("127.0.0.1", 0))
+    server = Server(app, [sock], Config(access_log=False, **config))
+    ready = threading.Event()
+    server.on_ready = ready.set
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.stop()
+        thread.join(30)
+        assert not thread.is_alive()
+
+
+class Recorder:
+    """Answers with what it saw of the body, and claims it into ``claim_to`` when asked."""
+
+    def __init__(self, claim_to: str | None = None, spool_dir: str | None = None) -> None:
+        self.claim_to = claim_to
+        self.spool_dir = spool_dir
+        self.seen: list[dict] = []
+
+    def __call__(self, environ, start_response):
+        body = environ["ecr_emulator.body"]
+        data = environ["wsgi.input"].read()
+        record = {"length": environ.get("CONTENT_LENGTH"), "read": len(data),
+                  "sha256": hashlib.sha256(data).hexdigest(),
+                  "body_sha256": body.sha256().hexdigest() if body else None,
+                  "spooled": body is not None and body.path is not None}
+        if body is not None and self.claim_to:
+            record["claimed"] = body.claim(self.claim_to)
+        self.seen.append(record)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+
+def test_small_and_large_bodies_are_whole_before_the_app_runs_and_hashed(tmp_path):
+    app = Recorder(spool_dir=str(tmp_path))
+    small, large = os.urandom(1000), os.urandom(3 << 20)
+    with serving(app) as url:
+        assert requests.put(url, data=small, timeout=30).text == "ok"
+        assert requests.put(url, data=iter([large[:1 << 20], large[1 << 20:]]), timeout=30).text == "ok"  # chunked
+    first, second = app.seen
+    assert first == {"length": "1000", "read": 1000, "sha256": hashlib.sha256(small).hexdigest(),
+                     "body_sha256": hashlib.sha256(small).hexdigest(), "spooled": False}
+    assert second["length"] == str(len(large)) and second["read"] == len(large) and second["spooled"]
+    assert second["body_sha256"] == second["sha256"] == hashlib.sha256(large).hexdigest()
+    assert os.listdir(tmp_path) == []  # spool files are removed after the request
+
+
+def test_a_claimed_spool_file_becomes_the_apps_file(tmp_path):
+    dest = tmp_path / "blob"
+    app = Recorder(claim_to=str(dest), spool_dir=str(tmp_path))
+    data = os.urandom(2 << 20)
+    with serving(app) as url:
+        requests.put(url, data=data, timeout=30)
+    assert app.seen[0]["claimed"] is True
+    assert dest.read_bytes() == data
+    assert os.listdir(tmp_path) == ["blob"]
+
+
+def test_file_answers_go_out_from_their_offset(tmp_path):
+    path = tmp_path / "data"
+    data = os.urandom(9 << 20)
+    path.write_bytes(data)
+
+    def app(environ, start_response):
+        start = int(environ.get("QUERY_STRING") or 0)
+        f = open(path, "rb")
+        f.seek(start)
+        start_response("200 OK", [("Content-Length", str(len(data) - start))])
+        return environ["wsgi.file_wrapper"](f, 1 << 20)
+
+    with serving(app) as url, requests.Session() as session:
+        assert session.get(url, timeout=30).content == data
+        assert session.get(url + "?12345", timeout=30).content == data[12345:]
+        head = session.head(url, timeout=30)
+        assert head.headers["Content-Length"] == str(len(data)) and head.content == b""
+
+
+def test_a_large_answer_of_unknown_length_streams_chunked():
+    pieces = [os.urandom(100 << 10) for _ in range(40)]
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return iter(pieces)
+
+    with serving(app) as url:
+        answer = requests.get(url, timeout=30)
+    assert answer.headers["Transfer-Encoding"] == "chunked"
+    assert answer.content == b"".join(pieces)
+
+
+def test_connection_aborted_error_resets_the_connection():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(10 << 20))])
+
+        def body():
+            yield b"x" * (1 << 20)
+            raise ConnectionAbortedError("fault: reset after 1 MiB")
+        return body()
+
+    with serving(app) as url, pytest.raises(requests.exceptions.RequestException):
+        requests.get(url, timeout=30).content  # noqa: B018 -- the read is the point
+
+
+def test_an_app_error_is_a_500_and_the_server_goes_on():
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/boom":
+            raise RuntimeError("bug")
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    with serving(app) as url:
+        assert requests.get(url + "/boom", timeout=30).status_code == 500
+        assert requests.get(url + "/fine", timeout=30).text == "ok"
+
+
+def test_pipelined_requests_and_raw_target():
+    def app(environ, start_response):
+        text = f"{environ['PATH_INFO']}|{environ['RAW_URI']}".encode()
+        start_response("200 OK", [("Content-Length", str(len(text)))])
+        return [text]
+
+    with serving(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with closing(socket.create_connection(("127.0.0.1", port), timeout=30)) as sock:
+            sock.sendall(b"GET /a%2fb HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    assert answer.count(b"HTTP/1.1 200") == 2
+    assert b"/a/b|/a%2fb" in answer and b"/c|/c" in answer
+
+
+@pytest.mark.parametrize("raw, status", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+    (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nBad Header\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nX: " + b"y" * 9000 + b"\r\n\r\n", 431),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+])
+def test_malformed_requests_get_their_status_and_a_close(raw, status):
+    with serving(Recorder()) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with closing(socket.create_connection(("127.0.0.1", port), timeout=30)) as sock:
+            sock.sendall(raw)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:100]
+    assert b"Connection: close" in answer
