@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import socket
 import struct
 import threading
@@ -79,6 +80,7 @@ class Connection(asyncio.BufferedProtocol):
         self._write_paused = False
         self._queued = 0
         self.closed = False
+        self._fd: int | None = None
         #: the client half-closed while its request was answered: close after the answer
         self._request_keep_alive_off = False
 
@@ -86,13 +88,24 @@ class Connection(asyncio.BufferedProtocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.peer = transport.get_extra_info("peername")
+        # plain TCP: small answers may be written by the request thread (see _write_now), on
+        # a descriptor of its own, so a number the loop closed and reused is never written to
+        raw = transport.get_extra_info("socket") if transport.get_extra_info("sslcontext") is None else None
+        if raw is not None:
+            try:
+                self._fd = os.dup(raw.fileno())
+            except OSError:
+                self._fd = None
         if not self.server.admit(self):
             self._send_error(503, "the server holds as many connections as it may; try again")
 
     def connection_lost(self, exc) -> None:
-        self.closed = True
         with self._flow:
+            self.closed = True
             self._flow.notify_all()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
         self.server.forget(self)
         if self.state in ("head", "body", "idle") and self._body is not None:
             self._body.discard()
@@ -270,9 +283,26 @@ class Connection(asyncio.BufferedProtocol):
             if body is not None:
                 body.discard()
         loop = self.server.loop
+        if answer.file is None and answer.iterable is None and not answer.abort:
+            answer.data = self._write_now(answer.data)
         loop.call_soon_threadsafe(self._answer, answer, request)
         if answer.iterable is not None:
             self._stream(answer, loop)
+
+    def _write_now(self, data: bytes) -> bytes:
+        """On the request thread: send a small answer straight into the socket when nothing
+        else is queued on it (plain TCP), so the client need not wait for the loop to wake;
+        what does not fit at once is left for the loop. Returns that rest."""
+        with self._flow:  # connection_lost closes the descriptor under the same lock
+            if self._fd is None or self.closed or self.transport.get_write_buffer_size():
+                return data
+            try:
+                sent = os.write(self._fd, data)
+            except (BlockingIOError, InterruptedError):
+                return data
+            except OSError:
+                return data  # the loop meets the broken connection
+        return data[sent:]
 
     def _answer(self, answer: Answer, request) -> None:
         if self.closed:
