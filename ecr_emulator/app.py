@@ -22,16 +22,19 @@ from .public import public_host
 from .registry import register as register_registry
 from .settings import Settings
 from .store import Backend
+from . import token_key
 from .tokens import TokenSigner
 
 
 class Emulator:
     """The process-wide state and the WSGI entry point."""
 
-    def __init__(self, settings: Settings | None = None, backend: Backend | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, backend: Backend | None = None,
+                 token_key: bytes | None = None) -> None:
+        """``token_key``: the tokens' signing key (default: a new one, kept in memory)."""
         self.settings = settings or Settings.from_env()
         self.backend = backend or Backend(lenient_manifests=self.settings.lenient_manifests)
-        self.tokens = TokenSigner()
+        self.tokens = TokenSigner(token_key)
         self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
                          if self.settings.credentials_file else None)
         self.protocol = AwsJsonProtocol(self._context, max_body=self.settings.control_body_limit)
@@ -112,4 +115,7 @@ def _image_type(data: bytes) -> str:
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Emulator:
-    return Emulator(settings, backend)
+    """The emulator as served: its tokens' key kept across restarts (token_key.py; raises
+    :class:`~ecr_emulator.token_key.TokenKeyError` when the key file cannot be used)."""
+    settings = settings or Settings.from_env()
+    return Emulator(settings, backend, token_key=token_key.load(settings))
