@@ -18,8 +18,9 @@ from .awsjson.signatures import SignatureVerifier, load_credentials
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
 from .gallery import register as register_gallery
-from .public import public_host
+from .public import is_public_registry_host, public_host
 from .registry import register as register_registry
+from .registry.context import ECR_HOST
 from .settings import Settings
 from .store import Backend
 from . import token_key
@@ -94,11 +95,21 @@ class Emulator:
         self.public_ports = frozenset(str(p) for p in ports)
 
     def is_public(self, environ) -> bool:
-        """Whether a request came in on the ECR Public registry's listener."""
+        """Whether a request is for the ECR Public registry: the host name decides when it is
+        one of AWS's registry hosts (``public.ecr.aws``: public; ``<account>.dkr.ecr.<region>.
+        amazonaws.com``: that private registry), so one listener (``--tls --port 443``) serves
+        both as AWS does; else the listener it came in on (``--public-port``) decides. The API
+        hosts (``api.ecr...``, ``api.ecr-public...``) need no routing: ``POST /`` with an
+        ``X-Amz-Target`` is the control plane on every host and listener."""
+        host = environ.get("HTTP_HOST", "")
+        if is_public_registry_host(host):
+            return True
+        if ECR_HOST.match(host.lower()):
+            return False
         return environ.get("SERVER_PORT") in self.public_ports
 
     def __call__(self, environ, start_response):
-        if self.public_ports and self.is_public(environ):
+        if self.is_public(environ):
             environ["ecr_emulator.public"] = True
         request = Request(environ)
         if self.protocol.handles(request):
