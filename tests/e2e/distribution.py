@@ -129,11 +129,15 @@ class _TokenHandler(BaseHTTPRequestHandler):
 class Distribution:
     """``with Distribution(tmp_path, auth=...) as registry``: ``url``, ``host``, ``seed()``, ``stop()``."""
 
-    def __init__(self, workdir, auth: str | None = None, username: str = "hubuser", password: str = "hubtoken") -> None:
+    def __init__(self, workdir, auth: str | None = None, username: str = "hubuser", password: str = "hubtoken",
+                 trusted_issuer: bool = True) -> None:
+        """``trusted_issuer=False`` (token auth): Distribution's rootcertbundle holds another
+        certificate than the token server's, so every token it is given must be refused."""
         assert REGISTRY, "docker-registry (CNCF Distribution) is not installed (.ci/run installs docker-registry)"
         self.workdir = os.path.join(str(workdir), f"distribution-{uuid.uuid4().hex[:8]}")
         os.makedirs(self.workdir)
         self.auth, self.username, self.password = auth, username, password
+        self.trusted_issuer = trusted_issuer
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tokens: TokenServer | None = None
@@ -158,8 +162,11 @@ class Distribution:
         if self.auth == "token":
             self.tokens = TokenServer(self.username, self.password).start()
             bundle = os.path.join(self.workdir, "token-ca.pem")
+            trusted = self.tokens if self.trusted_issuer else TokenServer(self.username, self.password)
             with open(bundle, "wb") as f:
-                f.write(self.tokens.cert_pem)
+                f.write(trusted.cert_pem)
+            if trusted is not self.tokens:
+                trusted.server_close()
             return (f"auth:\n  token:\n    realm: {self.tokens.url}/token\n    service: {SERVICE}\n"
                     f"    issuer: {ISSUER}\n    rootcertbundle: {bundle}\n")
         raise ValueError(f"unknown auth {self.auth!r}")

@@ -220,6 +220,23 @@ def test_an_upstream_with_auth_and_a_secret(tmp_path, auth, refusal):
             assert ["repository:library/alpine:pull"] in scopes
 
 
+def test_distribution_refuses_tokens_of_an_issuer_it_does_not_trust(tmp_path):
+    """The token test above is not vacuous: the same handshake with a token signed by a key
+    Distribution's rootcertbundle does not hold ends in UpstreamAccessDenied."""
+    credentials = tmp_path / "credentials.json"
+    credentials.write_text(json.dumps({SECRET: {"username": "hubuser", "accessToken": "hubtoken"}}))
+    with Distribution(tmp_path, auth="token", trusted_issuer=False) as upstream, \
+            _emulator("--upstream-url", f"registry-1.docker.io={upstream.url}",
+                      "--upstream-credentials", str(credentials)) as server:
+        ecr = checked_client("ecr", server.url)
+        ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="hub", upstreamRegistryUrl="registry-1.docker.io",
+                                           credentialArn=SECRET)
+        denied = Registry(server.url).get("/v2/hub/library/alpine/manifests/3.20", headers=ACCEPT)
+        assert denied.status_code == 403, denied.text
+        assert denied.json()["errors"][0]["detail"]["upstreamFailure"] == "UpstreamAccessDenied"
+        assert upstream.tokens.requests_seen  # a token was issued, and Distribution refused it
+
+
 def test_an_unreachable_upstream_fails_promptly():
     with _emulator("--upstream-url", "quay.io=http://127.0.0.1:9") as server:
         ecr = checked_client("ecr", server.url)
