@@ -12,6 +12,7 @@ import logging
 from flask import Flask, abort, make_response
 from werkzeug.wrappers import Request
 
+from . import token_key
 from .admin import register as register_admin
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .awsjson.signatures import SignatureVerifier, load_credentials
@@ -23,7 +24,6 @@ from .registry import register as register_registry
 from .registry.context import ECR_HOST
 from .settings import Settings
 from .store import Backend
-from . import token_key
 from .tokens import TokenSigner
 
 

@@ -9,9 +9,9 @@ serves the stored bytes with their own media type -- no conversion: a client who
 from __future__ import annotations
 
 from ..errors import ImageAlreadyExistsException
+from ..store import PUBLIC
 from ..store.archive import is_pullable, status
 from ..store.digests import sha256_digest
-from ..store import PUBLIC
 from ..store.images import parents_of, record_download, record_pull
 from ..store.manifests import MAX_MANIFEST_BYTES
 from . import http

@@ -14,6 +14,7 @@ directory, in one of Distribution's three auth modes, seeded with skopeo, always
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import shutil
@@ -26,6 +27,11 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
 from ecr_emulator.testing.images import write_oci_layout
 
@@ -54,13 +60,6 @@ class TokenServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, username: str, password: str) -> None:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-
-        import datetime
-
         self.username, self.password = username, password
         self.key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
@@ -80,10 +79,6 @@ class TokenServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def issue(self, subject: str, scopes: list[str]) -> str:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
         access = []
         for scope in scopes:
             kind, name, actions = scope.split(":")[0], ":".join(scope.split(":")[1:-1]), scope.split(":")[-1]

@@ -30,7 +30,6 @@ import tempfile
 import time
 
 from ecr_emulator.testing import ServerProcess
-
 from tests.e2e.ecr_login_namespace import bring_up_loopback
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -104,7 +103,7 @@ def workflows(steps: Steps, work: str, restart) -> None:
     steps.run("build", f"docker build -t hello-world:latest {context}")
 
     # 1. the private workflow
-    steps.run("create private repository", f"aws ecr create-repository --repository-name hello-world")
+    steps.run("create private repository", "aws ecr create-repository --repository-name hello-world")
     steps.run("private login", f"aws ecr get-login-password --region {REGION} | "
                                f"docker login --username AWS --password-stdin {REGISTRY}")
     steps.run("private tag", f"docker tag hello-world:latest {REGISTRY}/hello-world:latest")
@@ -113,8 +112,8 @@ def workflows(steps: Steps, work: str, restart) -> None:
     steps.run("private pull", f"docker pull {REGISTRY}/hello-world:latest")
 
     # 2. the public workflow
-    uri = json.loads(steps.run("create public repository", f"aws ecr-public create-repository "
-                                                            f"--repository-name hello-public --region us-east-1")
+    uri = json.loads(steps.run("create public repository", "aws ecr-public create-repository "
+                                                            "--repository-name hello-public --region us-east-1")
                      )["repository"]["repositoryUri"]
     steps.done[-1]["repositoryUri"] = uri
     steps.run("public login", "aws ecr-public get-login-password --region us-east-1 | "
@@ -124,7 +123,7 @@ def workflows(steps: Steps, work: str, restart) -> None:
     steps.run("public logout", "docker logout public.ecr.aws")
     steps.run("public remove", f"docker rmi {uri}:latest")
     steps.run("anonymous public pull", f"docker pull {uri}:latest")
-    steps.run("catalog shows the image", f"aws ecr-public describe-images --repository-name hello-public "
+    steps.run("catalog shows the image", "aws ecr-public describe-images --repository-name hello-public "
                                          "--region us-east-1 --query 'imageDetails[0].imageTags'")
 
     # 3. credHelpers with ecr-login for both hosts: no login at all
@@ -141,7 +140,7 @@ def workflows(steps: Steps, work: str, restart) -> None:
 
     # 4. the emulator restarts; the helper's cached token (12 h) must still open the registry
     restart()
-    steps.run("private repository after restart", f"aws ecr create-repository --repository-name after-restart")
+    steps.run("private repository after restart", "aws ecr create-repository --repository-name after-restart")
     steps.run("tag after restart", f"docker tag hello-world:latest {REGISTRY}/after-restart:v1")
     steps.run("cached-token push after restart", f"docker push {REGISTRY}/after-restart:v1")
 

@@ -6,7 +6,6 @@ count is state (exported with it). Plus the wording of counts and times on the c
 from __future__ import annotations
 
 import io
-import json
 import re
 import tarfile
 from datetime import datetime, timedelta, timezone
