@@ -3,10 +3,10 @@
 Public images are ``<public host>/<alias>/<repository>:<tag>``. ``<public host>`` is the
 second listener of this process (``--public-port``), so ``/v2/<alias>/<repository>/...`` on it
 never meets a private repository name, which lives on the main port -- or, on any listener, a
-request whose Host is ``public.ecr.aws`` (AWS's host names resolved to the emulator: then
-one listener on 443 serves both registries and both APIs, routed by host name as on AWS). Every account has a
-default alias, ``public-<account>`` (AWS assigns a random one; a derived one keeps URIs
-stable across restarts); ``--public-alias ACCOUNT=ALIAS`` gives it a primary alias of its
+request whose Host is ``public.ecr.aws`` (AWS's host names resolved to the emulator: then one
+listener on 443 serves both registries and both APIs, routed by host name as on AWS). Every
+account has a default alias, ``public-<account>`` (AWS assigns a random one; a derived one
+keeps URIs stable across restarts); ``--public-alias ACCOUNT=ALIAS`` gives it a primary alias of its
 own choosing, as the console's "edit registry alias" does (no API operation sets one). The
 control plane (repositoryUri, registryUri, the push-path ``registryId``), the registry and the
 gallery all resolve aliases here.
