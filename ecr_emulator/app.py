@@ -12,14 +12,16 @@ import logging
 from flask import Flask, abort, make_response
 from werkzeug.wrappers import Request
 
+from . import token_key
 from .admin import register as register_admin
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .awsjson.signatures import SignatureVerifier, load_credentials
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
 from .gallery import register as register_gallery
-from .public import public_host
+from .public import is_public_registry_host, public_host
 from .registry import register as register_registry
+from .registry.context import ECR_HOST
 from .settings import Settings
 from .store import Backend
 from .tokens import TokenSigner
@@ -28,10 +30,12 @@ from .tokens import TokenSigner
 class Emulator:
     """The process-wide state and the WSGI entry point."""
 
-    def __init__(self, settings: Settings | None = None, backend: Backend | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, backend: Backend | None = None,
+                 token_key: bytes | None = None) -> None:
+        """``token_key``: the tokens' signing key (default: a new one, kept in memory)."""
         self.settings = settings or Settings.from_env()
         self.backend = backend or Backend(lenient_manifests=self.settings.lenient_manifests)
-        self.tokens = TokenSigner()
+        self.tokens = TokenSigner(token_key)
         self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
                          if self.settings.credentials_file else None)
         self.protocol = AwsJsonProtocol(self._context, max_body=self.settings.control_body_limit)
@@ -103,11 +107,21 @@ class Emulator:
         self.public_ports = frozenset(str(p) for p in ports)
 
     def is_public(self, environ) -> bool:
-        """Whether a request came in on the ECR Public registry's listener."""
+        """Whether a request is for the ECR Public registry: the host name decides when it is
+        one of AWS's registry hosts (``public.ecr.aws``: public; ``<account>.dkr.ecr.<region>.
+        amazonaws.com``: that private registry), so one listener (``--tls --port 443``) serves
+        both as AWS does; else the listener it came in on (``--public-port``) decides. The API
+        hosts (``api.ecr...``, ``api.ecr-public...``) need no routing: ``POST /`` with an
+        ``X-Amz-Target`` is the control plane on every host and listener."""
+        host = environ.get("HTTP_HOST", "")
+        if is_public_registry_host(host):
+            return True
+        if ECR_HOST.match(host.lower()):
+            return False
         return environ.get("SERVER_PORT") in self.public_ports
 
     def __call__(self, environ, start_response):
-        if self.public_ports and self.is_public(environ):
+        if self.is_public(environ):
             environ["ecr_emulator.public"] = True
         request = Request(environ)
         if self.protocol.handles(request):
@@ -124,4 +138,7 @@ def _image_type(data: bytes) -> str:
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Emulator:
-    return Emulator(settings, backend)
+    """The emulator as served: its tokens' key kept across restarts (token_key.py; raises
+    :class:`~ecr_emulator.token_key.TokenKeyError` when the key file cannot be used)."""
+    settings = settings or Settings.from_env()
+    return Emulator(settings, backend, token_key=token_key.load(settings))

@@ -2,9 +2,11 @@
 
 Public images are ``<public host>/<alias>/<repository>:<tag>``. ``<public host>`` is the
 second listener of this process (``--public-port``), so ``/v2/<alias>/<repository>/...`` on it
-never meets a private repository name, which lives on the main port. Every account has a
-default alias, ``public-<account>`` (AWS assigns a random one; a derived one keeps URIs
-stable across restarts); ``--public-alias ACCOUNT=ALIAS`` gives it a primary alias of its
+never meets a private repository name, which lives on the main port -- or, on any listener, a
+request whose Host is ``public.ecr.aws`` (AWS's host names resolved to the emulator: then one
+listener on 443 serves both registries and both APIs, routed by host name as on AWS). Every
+account has a default alias, ``public-<account>`` (AWS assigns a random one; a derived one
+keeps URIs stable across restarts); ``--public-alias ACCOUNT=ALIAS`` gives it a primary alias of its
 own choosing, as the console's "edit registry alias" does (no API operation sets one). The
 control plane (repositoryUri, registryUri, the push-path ``registryId``), the registry and the
 gallery all resolve aliases here.
@@ -84,14 +86,30 @@ def is_verified(settings, account: str) -> bool:
     return account in settings.public_verified
 
 
+#: ECR Public's API host names (``api.ecr-public.<region>.amazonaws.com``, ``ecr-public...``), with a port
+_AWS_API_HOST = re.compile(r"^(?:api\.)?ecr-public\.[a-z0-9-]+\.amazonaws\.com(:\d+)?$")
+
+
+def is_public_registry_host(host: str) -> bool:
+    """Whether ``host`` (a Host header: name, optional port) is ``public.ecr.aws``: the name that
+    routes a request to the public registry on any listener, as on AWS, where one host serves
+    every public registry (``/etc/hosts`` pointing it here, ``--tls --port 443``)."""
+    return _host_name(host).lower().rstrip(".") == AWS_HOST
+
+
 def public_host(settings, request_host: str, public_ports, on_public_listener: bool) -> str:
     """``host:port`` of the public registry, as seen by a client that reached us at ``request_host``.
 
-    ``--uri-style aws``: ``public.ecr.aws``. Else the host name the client used with the
-    public listener's port, so the URI works as returned from wherever the client runs.
+    ``--uri-style aws``: ``public.ecr.aws``. A client that reached us under an AWS host name
+    (``public.ecr.aws`` itself, or ECR Public's API host) is answered ``public.ecr.aws``, with
+    the port it used unless 443. Else the host name the client used with the public
+    listener's port, so the URI works as returned from wherever the client runs.
     """
     if settings.uri_style == "aws":
         return AWS_HOST
+    api = _AWS_API_HOST.match(request_host.lower())
+    if api:
+        return AWS_HOST + (api.group(1) if api.group(1) not in (None, ":443") else "")
     if on_public_listener:
         return request_host
     ports = sorted(public_ports, key=int)

@@ -74,6 +74,13 @@ def _prepare(settings: Settings) -> tuple[list[socket.socket], dict | None]:
         preflight(settings)
     except StateDirError as error:
         raise SettingError(f"{describe('state_dir')}: {error}") from None
+    if settings.token_key_file:
+        from . import token_key
+
+        try:
+            token_key.load(settings)  # made now, so a bad key file is one clear line
+        except token_key.TokenKeyError as error:
+            raise SettingError(f"{describe('token_key_file')}: {error}") from None
     tls = None
     if settings.tls:
         from . import tls as tls_files

@@ -56,6 +56,13 @@ def describe(name: str) -> str:
     return f"{flag_of(name)} / {env_of(name)}"
 
 
+def user_cache_dir() -> str:
+    """The emulator's directory in the user's cache (``$XDG_CACHE_HOME``, else ``~/.cache``): where
+    ``--tls`` keeps its CA and the tokens' key is kept, unless settings say elsewhere."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ecr-emulator")
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -151,6 +158,10 @@ class Settings:
     tls: bool = setting(False, "serve HTTPS on both listeners, with a generated CA and certificate")
     tls_dir: str = setting("", "with --tls: directory of the CA and certificate; default tls/ in the "
                                "--state-dir, else ~/.cache/ecr-emulator/tls", metavar="DIR")
+    token_key_file: str = setting(
+        "", "file that keeps the key signing authorization tokens, so they stay valid across restarts "
+            "(made on first use, mode 0600); default ~/.cache/ecr-emulator/token-key; with --state-dir "
+            "the state keeps the key instead", metavar="FILE")
 
     # -- reliability: memory that comes back, no stalls, bounded bodies --------------------
     blob_grace_seconds: float = setting(
@@ -225,6 +236,9 @@ class Settings:
             parse_aliases(self.public_alias)
         except ValueError as error:
             raise SettingError(f"{describe('public_alias')}: {error}") from None
+        if self.token_key_file and self.state_dir:
+            raise SettingError(f"{describe('token_key_file')} and {describe('state_dir')} both keep the tokens' "
+                               "key: set one (the state directory keeps it with the state)")
         for account in self.public_verified:
             if not (len(account) == 12 and account.isdigit()):
                 raise SettingError(f"{describe('public_verified')} takes 12-digit account ids, not {account!r}")

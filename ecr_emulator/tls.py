@@ -24,6 +24,8 @@ import datetime
 import ipaddress
 import os
 
+from .settings import user_cache_dir
+
 CA = "ca.pem"
 CA_KEY = "ca-key.pem"
 CERT = "server.pem"
@@ -43,8 +45,7 @@ def tls_dir(settings) -> str:
         return os.path.abspath(settings.tls_dir)
     if settings.state_dir:
         return os.path.join(os.path.abspath(settings.state_dir), "tls")
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ecr-emulator", "tls")
+    return os.path.join(user_cache_dir(), "tls")
 
 
 def names_for(settings) -> tuple[list[str], list[str]]:

@@ -2,7 +2,8 @@
 copy-to-clipboard script of its own; nothing is loaded from the network).
 
 - ``/gallery``: the ECR Public Gallery's counterpart: search public repositories by name and
-  description, filter by operating system and architecture;
+  description, filter by operating system, architecture and verified account; each card shows
+  the publisher (verified badge), logo, downloads, badges and when it was last updated;
 - ``/gallery/public/<alias>/<repository>``: About, Usage and Image tags tabs from the catalog
   data (Markdown rendered safely, ``markdown.py``), with a copyable pull command;
 - ``/gallery/private/...``: a read-only browser of the private registries (accounts, regions,
@@ -20,7 +21,7 @@ from datetime import datetime
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, url_for
 
 from ..public import account_of
-from . import catalog
+from . import catalog, wording
 from .markdown import render
 
 GALLERY = Blueprint("gallery", __name__, template_folder="templates", static_folder="static",
@@ -58,6 +59,11 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
 
 
+GALLERY.add_app_template_filter(wording.plural, "plural")
+GALLERY.add_app_template_filter(wording.downloads, "downloads")
+GALLERY.add_app_template_filter(wording.ago, "ago")
+
+
 def _missing(message: str):
     return render_template("not_found.html", message=message), 404
 
@@ -78,11 +84,13 @@ def public_index():
     query = request.args.get("q", "").strip()
     architectures = [v for v in request.args.getlist("arch") if v]
     systems = [v for v in request.args.getlist("os") if v]
+    verified_only = request.args.get("verified") == "1"
     every = catalog.public_repositories(emulator.backend, emulator.settings)
-    found = catalog.search(every, query, architectures, systems)
+    found = catalog.search(every, query, architectures, systems, verified_only)
     return render_template("gallery.html", repos=found, total=len(every), query=query,
-                           architectures=architectures, systems=systems,
-                           all_architectures=catalog.ARCHITECTURES, all_systems=catalog.OPERATING_SYSTEMS)
+                           architectures=architectures, systems=systems, verified_only=verified_only,
+                           all_architectures=catalog.ARCHITECTURES, all_systems=catalog.OPERATING_SYSTEMS,
+                           now=emulator.backend.clock.now())
 
 
 @GALLERY.route("/gallery/public/<alias>/<path:name>", methods=["GET", "HEAD"])
@@ -98,7 +106,7 @@ def public_repository(alias: str, name: str):
     host = emulator.public_host(request.environ, request.host)
     reference = f"{host}/{repo.path}"
     return render_template("repository.html", repo=repo, tab=tab, reference=reference,
-                           about=render(repo.about), usage=render(repo.usage),
+                           about=render(repo.about), usage=render(repo.usage), now=emulator.backend.clock.now(),
                            logo=url_for("public_logo", account=repo.account, name=repo.name) if repo.has_logo else None)
 
 

@@ -1,8 +1,8 @@
 """What the gallery pages show, read from the store as plain values (under ``Backend.lock``).
 
 The public side is the ECR Public Gallery's: public repositories of every account with their
-catalog data, searchable by name and description and filtered by the operating systems and
-architectures the gallery recognises. The private side is a read-only view of every private
+catalog data and download counts, searchable by name and description and filtered by the
+operating systems and architectures the gallery recognises and by verified account. The private side is a read-only view of every private
 registry (account, region), its repositories and images.
 """
 
@@ -44,6 +44,13 @@ class PublicRepo:
     created_at: datetime
     last_pushed_at: datetime | None
     tags: list[TagRow] = field(default_factory=list)
+    #: image pulls from the public registry (``store.images.record_download``)
+    downloads: int = 0
+
+    @property
+    def publisher(self) -> str:
+        """Who the card names as the publisher: a verified registry's display name, else its alias."""
+        return self.display_name or self.alias
 
     @property
     def path(self) -> str:
@@ -83,6 +90,7 @@ def _public(settings, state, repo: Repository) -> PublicRepo:
         display_name=state.catalog_display_name if verified else "",
         has_logo=verified and bool(data.get("logoImageBlob")),
         created_at=repo.created_at, last_pushed_at=max(pushed) if pushed else None, tags=_tag_rows(repo),
+        downloads=repo.download_count,
     )
 
 
@@ -106,12 +114,16 @@ def public_repository(backend, settings, account: str, name: str) -> PublicRepo 
         return _public(settings, state, repo) if repo is not None else None
 
 
-def search(repos: list[PublicRepo], query: str, architectures: list[str], systems: list[str]) -> list[PublicRepo]:
+def search(repos: list[PublicRepo], query: str, architectures: list[str], systems: list[str],
+           verified_only: bool = False) -> list[PublicRepo]:
     """Repositories whose name, alias or description contain every word of ``query`` (any case),
-    with one of ``architectures`` (when any are given) and one of ``systems`` (likewise)."""
+    with one of ``architectures`` (when any are given) and one of ``systems`` (likewise), and
+    of verified accounts only when ``verified_only`` (the gallery's "Verified account" filter)."""
     words = query.lower().split()
     found = []
     for repo in repos:
+        if verified_only and not repo.verified:
+            continue
         text = f"{repo.alias}/{repo.name} {repo.description} {repo.display_name}".lower()
         if not all(word in text for word in words):
             continue

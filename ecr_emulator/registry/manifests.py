@@ -9,9 +9,10 @@ serves the stored bytes with their own media type -- no conversion: a client who
 from __future__ import annotations
 
 from ..errors import ImageAlreadyExistsException
+from ..store import PUBLIC
 from ..store.archive import is_pullable, status
 from ..store.digests import sha256_digest
-from ..store.images import parents_of, record_pull
+from ..store.images import parents_of, record_download, record_pull
 from ..store.manifests import MAX_MANIFEST_BYTES
 from . import http
 from .bodies import BodyError, RequestBody
@@ -65,6 +66,8 @@ def get_manifest(ctx, name: str, reference: str):
                 detail={"reference": reference, "mediaType": image.media_type})
         if ctx.request.method == "GET":
             record_pull(ctx.registry(), image, ctx.now, ctx.principal_arn)
+            if repo.kind == PUBLIC:
+                record_download(repo, image)
     body = b"" if ctx.request.method == "HEAD" else image.manifest
     return http.respond(body, 200, _headers(image), image.media_type, length=len(image.manifest))
 

@@ -176,6 +176,19 @@ def record_pull(state: RegistryState, image: Image, now: datetime, principal_arn
         image.last_pulled_at = now
 
 
+def record_download(repo: Repository, image: Image) -> None:
+    """Count a download of a public repository (the gallery's "N downloads").
+
+    AWS does not document what the ECR Public Gallery counts; the emulator counts image pulls:
+    each ``GET`` of a manifest (by tag or digest) from the public registry, by anyone, anonymous
+    or authenticated -- except the ``GET`` of a manifest that an image index of the repository
+    lists, the second step of a multi-platform pull (its index was counted). ``HEAD`` requests
+    (a client checking for an update) and blob fetches do not count.
+    """
+    if not parents_of(repo, image.digest):
+        repo.download_count += 1
+
+
 def complete_upload(backend, repo: Repository, session, digest: str) -> Blob:
     """Finish an upload whose bytes are all in: verify ``digest``, store once, link to ``repo``.
 

@@ -88,6 +88,8 @@ class Repository:
     lifecycle_preview: LifecyclePreview | None = None
     #: pull-through cache: when each tag was last checked against the upstream
     upstream_checked_at: dict[str, datetime] = field(default_factory=dict)
+    #: ECR Public: the downloads the gallery shows (``store.images.record_download`` says what counts)
+    download_count: int = 0
 
     @property
     def arn(self) -> str:

@@ -1,19 +1,17 @@
-"""Pull-through cache end to end: a second emulator is the upstream registry (seeded with
-skopeo), the emulator under test reaches it through ``--upstream-url``, and skopeo pulls
-``<prefix>/<upstream path>`` through the emulator. Bearer-token upstreams are shown with a
-small in-test token server in front of the upstream; credentials come from
+"""Pull-through cache end to end: CNCF Distribution (Debian's ``docker-registry``, seeded with
+skopeo) is the upstream registry, the emulator under test reaches it through ``--upstream-url``,
+and skopeo and plain HTTP pull ``<prefix>/<upstream path>`` through the emulator. Distribution
+runs without auth, with htpasswd (Basic) auth and with token auth (a small token server in the
+test issues the JWTs Distribution verifies: ``distribution.py``); credentials come from
 ``--upstream-credentials``."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -21,10 +19,11 @@ from botocore.exceptions import ClientError
 
 from ecr_emulator.store.manifests import OCI_INDEX, OCI_MANIFEST
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import make_image, make_index, write_oci_layout
+from ecr_emulator.testing.images import make_image, make_index
 
 from ..conftest import ACCOUNT
 from ..registry.client import Registry
+from .distribution import Distribution
 
 SKOPEO = shutil.which("skopeo")
 pytestmark = [pytest.mark.slow]
@@ -54,24 +53,15 @@ def skopeo(tmp_path):
 
 
 @pytest.fixture
-def upstream():
-    """The upstream registry: an emulator of its own, registry auth off, stopped by the test if it likes."""
-    server = ServerProcess("--no-access-log", "--no-registry-auth").start()
-    yield server
-    server.stop()
+def upstream(tmp_path):
+    """The upstream registry: CNCF Distribution without auth, stopped by the test if it likes."""
+    with Distribution(tmp_path) as registry:
+        yield registry
 
 
 def _emulator(*args: str) -> ServerProcess:
     """The emulator under test (``with _emulator(...) as server``: started and stopped)."""
     return ServerProcess("--no-access-log", "--no-registry-auth", *args)
-
-
-def _seed(upstream: ServerProcess, name: str, image, tag: str) -> None:
-    """Push ``image`` (an image or an index) to ``name:tag`` on the upstream."""
-    ecr = checked_client("ecr", upstream.url)
-    if name not in {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}:
-        ecr.create_repository(repositoryName=name)
-    Registry(upstream.url).push_image(name, image, tag)
 
 
 def _layout_digest(path) -> str:
@@ -82,10 +72,7 @@ def _layout_digest(path) -> str:
 @needs_skopeo
 def test_skopeo_pulls_through_and_the_template_applies(upstream, skopeo, tmp_path):
     image = make_image("ptc-single", layers=3, layer_bytes=100_000)
-    ecr_up = checked_client("ecr", upstream.url)
-    ecr_up.create_repository(repositoryName="team/app")
-    skopeo("copy", "--dest-tls-verify=false", write_oci_layout(str(tmp_path / "src"), image, "v1"),
-           f"docker://{upstream.host}/team/app:v1")
+    upstream.seed("team/app", image, "v1")
 
     with _emulator("--upstream-url", f"public.ecr.aws={upstream.url}") as server:
         ecr = checked_client("ecr", server.url)
@@ -131,7 +118,7 @@ def test_a_multi_arch_index_and_its_children_are_cached(upstream):
     children = [make_image("ptc-amd", arch="amd64"), make_image("ptc-arm", arch="arm64")]
     index = make_index(children, [{"architecture": "amd64", "os": "linux"},
                                   {"architecture": "arm64", "os": "linux"}])
-    _seed(upstream, "multi/app", index, "v1")
+    upstream.seed("multi/app", index, "v1")
     with _emulator("--upstream-url", f"quay.io={upstream.url}") as server:
         ecr = checked_client("ecr", server.url)
         ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="quay", upstreamRegistryUrl="quay.io")
@@ -154,8 +141,8 @@ def test_a_multi_arch_index_and_its_children_are_cached(upstream):
 
 def test_a_moved_tag_is_picked_up_once_a_day_and_digests_are_served_locally(upstream):
     first, second = make_image("ptc-first"), make_image("ptc-second")
-    _seed(upstream, "lib/app", first, "latest")
-    _seed(upstream, "upstream-app/image1", first, "v1")
+    upstream.seed("lib/app", first, "latest")
+    upstream.seed("upstream-app/image1", first, "v1")
     host = f"{ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com"
     with _emulator("--upstream-url", f"public.ecr.aws={upstream.url}", "--upstream-url",
                    f"{host}={upstream.url}") as server:
@@ -182,7 +169,7 @@ def test_a_moved_tag_is_picked_up_once_a_day_and_digests_are_served_locally(upst
             return response.headers["Docker-Content-Digest"]
 
         assert pulled() == first.digest
-        _seed(upstream, "lib/app", second, "latest")
+        upstream.seed("lib/app", second, "latest")
         assert pulled() == first.digest  # checked less than 24 h ago
         requests.post(server.url + "/_emulator/clock/advance", json={"seconds": 24 * 3600 + 1}, timeout=10)
         assert pulled() == second.digest
@@ -194,91 +181,60 @@ def test_a_moved_tag_is_picked_up_once_a_day_and_digests_are_served_locally(upst
         assert ecr.describe_repositories(repositoryNames=["pub/lib/app"])["repositories"]
 
 
-# -- an upstream behind the Bearer-token handshake ------------------------------------------
+# -- Distribution with auth: htpasswd (Basic) and token auth (Bearer) ----------------------
 
-class _TokenGate(ThreadingHTTPServer):
-    """In front of ``target``: ``/v2/...`` needs ``Bearer <token>`` (else 401 with a Bearer
-    challenge naming ``/token``); ``/token`` hands out the token for the right Basic credentials."""
-
-    daemon_threads = True
-
-    def __init__(self, target: str, username: str, password: str) -> None:
-        self.target, self.basic = target, base64.b64encode(f"{username}:{password}".encode()).decode()
-        self.token, self.token_requests = "gate-token-123", []
-        super().__init__(("127.0.0.1", 0), _GateHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _GateHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def _reply(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        gate: _TokenGate = self.server
-        auth = self.headers.get("Authorization", "")
-        if self.path.startswith("/token"):
-            gate.token_requests.append(self.path)
-            if auth != f"Basic {gate.basic}":
-                return self._reply(401)
-            return self._reply(200, json.dumps({"token": gate.token}).encode(),
-                               {"Content-Type": "application/json"})
-        if auth != f"Bearer {gate.token}":
-            challenge = f'Bearer realm="{gate.url}/token",service="gate",scope="repository:x:pull"'
-            return self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge})
-        upstream = requests.get(gate.target + self.path, headers={"Accept": self.headers.get("Accept", "*/*")},
-                                timeout=30)
-        headers = {k: v for k, v in upstream.headers.items() if k in ("Content-Type", "Docker-Content-Digest")}
-        self._reply(upstream.status_code, upstream.content, headers)
-
-    do_HEAD = do_GET
-
-
-@pytest.fixture
-def gate(upstream):
-    server = _TokenGate(upstream.url, "hubuser", "hubtoken")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_a_docker_hub_upstream_with_a_bearer_handshake_and_a_secret(upstream, gate, tmp_path):
-    image = make_image("ptc-hub")
-    _seed(upstream, "library/alpine", image, "3.20")
+@pytest.mark.parametrize("auth, refusal", [("htpasswd", "denied access"), ("token", "refused the credentials")])
+def test_an_upstream_with_auth_and_a_secret(tmp_path, auth, refusal):
+    """A Docker Hub-like upstream that needs the rule's secret: wrong credentials are refused
+    (``UpstreamAccessDenied``), right ones pull the manifest and the blobs."""
+    image = make_image(f"ptc-{auth}")
     credentials = tmp_path / "credentials.json"
     credentials.write_text(json.dumps({SECRET: {"username": "hubuser", "accessToken": "wrong"}}))
-    with _emulator("--upstream-url", f"registry-1.docker.io={gate.url}",
-                   "--upstream-credentials", str(credentials)) as server:
+    with Distribution(tmp_path, auth=auth) as upstream, \
+            _emulator("--upstream-url", f"registry-1.docker.io={upstream.url}",
+                      "--upstream-credentials", str(credentials)) as server:
+        upstream.seed("library/alpine", image, "3.20")
+        anonymous = requests.get(f"{upstream.url}/v2/library/alpine/manifests/3.20", headers=ACCEPT, timeout=10)
+        assert anonymous.status_code == 401  # the upstream really wants credentials
+        scheme = anonymous.headers["WWW-Authenticate"].split()[0]
+        assert scheme == ("Basic" if auth == "htpasswd" else "Bearer")
+
         ecr = checked_client("ecr", server.url)
         ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="hub", upstreamRegistryUrl="registry-1.docker.io",
                                            credentialArn=SECRET)
         registry = Registry(server.url)
         denied = registry.get("/v2/hub/library/alpine/manifests/3.20", headers=ACCEPT)
-        assert denied.status_code == 403
+        assert denied.status_code == 403, denied.text
         assert denied.json()["errors"][0]["detail"]["upstreamFailure"] == "UpstreamAccessDenied"
         failed = ecr.validate_pull_through_cache_rule(ecrRepositoryPrefix="hub")
-        assert failed["isValid"] is False and "refused" in failed["failure"]
+        assert failed["isValid"] is False and refusal in failed["failure"]
 
         credentials.write_text(json.dumps({SECRET: {"username": "hubuser", "accessToken": "hubtoken"}}))
         assert ecr.validate_pull_through_cache_rule(ecrRepositoryPrefix="hub")["isValid"] is True
         got = registry.get("/v2/hub/library/alpine/manifests/3.20", headers=ACCEPT)
         assert got.status_code == 200 and got.content == image.manifest
-        assert any("scope=repository%3Alibrary%2Falpine%3Apull" in p for p in gate.token_requests)
         for digest, data in image.blobs.items():
             assert registry.get(f"/v2/hub/library/alpine/blobs/{digest}").content == data
+        if auth == "token":  # the token asked for was scoped to the repository, for Distribution's service
+            scopes = [query.get("scope") for query in upstream.tokens.requests_seen]
+            assert ["repository:library/alpine:pull"] in scopes
+
+
+def test_distribution_refuses_tokens_of_an_issuer_it_does_not_trust(tmp_path):
+    """The token test above is not vacuous: the same handshake with a token signed by a key
+    Distribution's rootcertbundle does not hold ends in UpstreamAccessDenied."""
+    credentials = tmp_path / "credentials.json"
+    credentials.write_text(json.dumps({SECRET: {"username": "hubuser", "accessToken": "hubtoken"}}))
+    with Distribution(tmp_path, auth="token", trusted_issuer=False) as upstream, \
+            _emulator("--upstream-url", f"registry-1.docker.io={upstream.url}",
+                      "--upstream-credentials", str(credentials)) as server:
+        ecr = checked_client("ecr", server.url)
+        ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="hub", upstreamRegistryUrl="registry-1.docker.io",
+                                           credentialArn=SECRET)
+        denied = Registry(server.url).get("/v2/hub/library/alpine/manifests/3.20", headers=ACCEPT)
+        assert denied.status_code == 403, denied.text
+        assert denied.json()["errors"][0]["detail"]["upstreamFailure"] == "UpstreamAccessDenied"
+        assert upstream.tokens.requests_seen  # a token was issued, and Distribution refused it
 
 
 def test_an_unreachable_upstream_fails_promptly():
