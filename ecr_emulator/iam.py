@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .awsjson.errors import AccessDeniedException
+from .partitions import root_arn
 
 ALLOW, DENY, NOT_APPLICABLE = "Allow", "Deny", "NotApplicable"
 
@@ -39,7 +40,7 @@ class Principal:
 
     def __post_init__(self) -> None:
         if not self.arn:
-            object.__setattr__(self, "arn", f"arn:aws:iam::{self.account}:root")
+            object.__setattr__(self, "arn", root_arn(self.account))
 
 
 @dataclass(frozen=True)
