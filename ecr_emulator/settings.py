@@ -149,8 +149,9 @@ class Settings:
             "repository logos and display name in the gallery)", flag="--public-verified")
 
     lenient_manifests: bool = setting(
-        False, "accept PutImage manifests whose layers were never uploaded (sizes from the manifest), "
-               "as moto does; off: LayersNotFoundException, as ECR")
+        False, "accept PutImage manifests whose layers were never uploaded (sizes from the manifest) and "
+               "indexes whose child manifests were never pushed, as moto does; off: LayersNotFoundException "
+               "/ ReferencedImagesNotFoundException, as ECR")
 
     state_dir: str = setting("", "directory that keeps the whole state across restarts; without it, state lives in memory only",
                              metavar="DIR")
