@@ -77,6 +77,8 @@ __all__ = [
 
 
 class RepositoryNotFoundException(AwsError):
+    # ECR's text, as quoted in countless public reports (e.g. the AWS CLI's own troubleshooting
+    # answers and hashicorp/terraform-provider-aws issues); moto asserts the same
     @classmethod
     def named(cls, name: str, registry_id: str) -> "RepositoryNotFoundException":
         return cls(f"The repository with name '{name}' does not exist in the registry with id '{registry_id}'")
@@ -89,6 +91,9 @@ class RepositoryAlreadyExistsException(AwsError):
 
 
 class RepositoryNotEmptyException(AwsError):
+    # ECR's text, quoted from real answers (CloudFormation "Resource handler returned message:
+    # The repository with name 'helloworld' in registry with id '...' cannot be deleted because it
+    # still contains images", terraform's "RepositoryNotEmptyException: The repository with name ...")
     @classmethod
     def named(cls, name: str, registry_id: str) -> "RepositoryNotEmptyException":
         return cls(

@@ -71,6 +71,9 @@ def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type
     if tag is not None:
         current = repo.tag_index.get(tag)
         if current is not None and current != actual and repo.tag_is_immutable(tag):
+            # ECR's text, as docker/podman print it from real pushes ("The image tag 'latest'
+            # already exists in the '<repo>' repository and cannot be overwritten because the tag
+            # is immutable.")
             raise ImageTagAlreadyExistsException(
                 f"The image tag '{tag}' already exists in the '{repo.name}' repository and cannot be "
                 "overwritten because the tag is immutable."
