@@ -182,3 +182,23 @@ def test_a_token_works_only_in_its_own_partitions_region(url):
     other = requests.get(url + "/v2/", timeout=10, headers={
         "Authorization": f"Basic {token}", "Host": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com:{port}"})
     assert other.status_code in (401, 403)
+
+
+@pytest.mark.parametrize("region, why", [("zz-madeab-1", "is not a region"),
+                                         ("cn-north-1", "replication stays within a partition")])
+def test_replication_destinations_are_served_regions_of_the_same_partition_message_is_ours(ecr, url, region, why):
+    with pytest.raises(ClientError) as info:
+        ecr.put_replication_configuration(replicationConfiguration={"rules": [
+            {"destinations": [{"region": region, "registryId": ACCOUNT}]}]})
+    error = info.value.response["Error"]
+    assert error["Code"] == "InvalidParameterException" and why in error["Message"]
+    assert "rules.1.member.destinations.1.member.region" in error["Message"]
+    assert region not in _private_page(url)
+
+
+def test_replication_within_the_china_partition_is_accepted(make_client):
+    china = make_client("ecr", region="cn-north-1")
+    china.put_replication_configuration(replicationConfiguration={"rules": [
+        {"destinations": [{"region": "cn-northwest-1", "registryId": ACCOUNT}]}]})
+    rules = china.describe_registry()["replicationConfiguration"]["rules"]
+    assert rules[0]["destinations"] == [{"region": "cn-northwest-1", "registryId": ACCOUNT}]
