@@ -85,3 +85,32 @@ def test_without_the_setting_a_foreign_token_is_denied(url, make_client):
     registry = Registry(url, token)
     answer = registry.post("/v2/moto/pushed/blobs/uploads/")
     assert answer.status_code == 403 and answer.json()["errors"][0]["code"] == "DENIED"
+
+
+def test_mock_ecr_takes_open_accounts_too():
+    """A moto suite moved to ``mock_ecr`` keeps passing another account's registryId."""
+    import boto3
+
+    from ecr_emulator import mock_ecr
+
+    with mock_ecr(open_accounts=True):
+        ecr = boto3.client("ecr", region_name="us-east-1")
+        assert ecr.create_repository(registryId=OTHER, repositoryName="app")["repository"]["registryId"] == OTHER
+        assert [r["registryId"] for r in ecr.describe_repositories(registryId=OTHER)["repositories"]] == [OTHER]
+    with mock_ecr():
+        ecr = boto3.client("ecr", region_name="us-east-1")
+        with pytest.raises(ClientError) as info:
+            ecr.describe_repositories(registryId=OTHER)
+        assert info.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_mock_ecr_in_china_answers_china_arns():
+    import boto3
+
+    from ecr_emulator import mock_ecr
+
+    with mock_ecr():
+        ecr = boto3.client("ecr", region_name="cn-north-1")
+        repo = ecr.create_repository(repositoryName="app")["repository"]
+        assert repo["repositoryArn"] == "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"
+        assert repo["repositoryUri"] == "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app"
