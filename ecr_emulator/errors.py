@@ -148,6 +148,7 @@ class ImageNotFoundException(AwsError):
     @classmethod
     def for_id(cls, image_id: dict, name: str, registry_id: str) -> "ImageNotFoundException":
         return cls(
+            # ECR's text (quoted from real BatchGetImage / DescribeImages answers in public reports)
             f"The image with imageId {describe_image_id(image_id)} does not exist within the "
             f"repository with name '{name}' in the registry with id '{registry_id}'"
         )
@@ -188,7 +189,7 @@ class LayerInaccessibleException(AwsError):
 
 
 class LayerPartTooSmallException(AwsError):
-    #: ECR's own wording
+    #: the emulator's own sentence: ECR's text for this refusal is not quoted in a public source
     MESSAGE = "All layer parts except the last part should be at least 5MB"
 
 
