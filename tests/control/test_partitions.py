@@ -202,3 +202,14 @@ def test_replication_within_the_china_partition_is_accepted(make_client):
         {"destinations": [{"region": "cn-northwest-1", "registryId": ACCOUNT}]}]})
     rules = china.describe_registry()["replicationConfiguration"]["rules"]
     assert rules[0]["destinations"] == [{"region": "cn-northwest-1", "registryId": ACCOUNT}]
+
+
+def test_access_denied_in_china_names_china_arns(make_client):
+    make_client("ecr", account="222222222222", region="cn-north-1").create_repository(repositoryName="app")
+    other = make_client("ecr", account="111111111111", region="cn-north-1")
+    with pytest.raises(ClientError) as info:
+        other.describe_repositories(registryId="222222222222", repositoryNames=["app"])
+    message = info.value.response["Error"]["Message"]
+    assert message.startswith("User: arn:aws-cn:iam::111111111111:root is not authorized to perform: "
+                              "ecr:DescribeRepositories on resource: "
+                              "arn:aws-cn:ecr:cn-north-1:222222222222:repository/app")
