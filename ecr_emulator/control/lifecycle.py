@@ -24,7 +24,6 @@ from .images import image_id_failure, resolve
 from .pagination import paginate
 from .validation import invalid
 
-
 #: ``lastEvaluatedAt`` before any evaluation: AWS answers it always, epoch 0 until the first run
 #: (the AWS CLI's own example of ``delete-lifecycle-policy`` shows ``"lastEvaluatedAt": 0.0``:
 #: awscli/examples/ecr/delete-lifecycle-policy.rst)

@@ -89,10 +89,11 @@ def test_thirty_made_up_regions_are_refused_and_create_nothing(url, make_client)
     before = _private_page(url)
     for region in _made_up_regions(30):
         client = make_client("ecr", region=region)
-        for call in (lambda: client.create_repository(repositoryName="app"),
-                     client.describe_repositories, client.get_authorization_token):
+        calls = ((client.create_repository, {"repositoryName": "app"}), (client.describe_repositories, {}),
+                 (client.get_authorization_token, {}))
+        for call, arguments in calls:
             with pytest.raises(ClientError) as info:
-                call()
+                call(**arguments)
             assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
             assert info.value.response["Error"] == {
                 "Code": "InvalidSignatureException",

@@ -51,7 +51,7 @@ def verify_envelope(envelope: bytes, trusted: x509.Certificate | None = None) ->
     usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ExtendedKeyUsageOID.CODE_SIGNING in usage
     # the chain: each certificate is signed by the next, and the last by itself (the root)
-    for child, parent in zip(chain, chain[1:] + chain[-1:]):
+    for child, parent in zip(chain, chain[1:] + chain[-1:], strict=True):
         assert child.issuer == parent.subject
         parent.public_key().verify(child.signature, child.tbs_certificate_bytes,
                                    ec.ECDSA(child.signature_hash_algorithm))
