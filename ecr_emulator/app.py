@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request
 from . import token_key
 from .admin import register as register_admin
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
+from .awsjson.identity import require_region
 from .awsjson.signatures import SignatureVerifier, load_credentials
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
@@ -51,6 +52,7 @@ class Emulator:
             caller = self.verifier.verify(request, request.get_data())
         else:
             caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
+        require_region(caller.region, self.settings.accepts_region)
         return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
                               self.public_host(request.environ, request.host))
 

@@ -36,7 +36,7 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com$")
+ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 USAGE = "usage: docker-credential-ecr-emulator get|list|store|erase (input on stdin)"
 
 

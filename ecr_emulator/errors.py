@@ -77,6 +77,8 @@ __all__ = [
 
 
 class RepositoryNotFoundException(AwsError):
+    # ECR's text, as quoted in countless public reports (e.g. the AWS CLI's own troubleshooting
+    # answers and hashicorp/terraform-provider-aws issues); moto asserts the same
     @classmethod
     def named(cls, name: str, registry_id: str) -> "RepositoryNotFoundException":
         return cls(f"The repository with name '{name}' does not exist in the registry with id '{registry_id}'")
@@ -89,6 +91,9 @@ class RepositoryAlreadyExistsException(AwsError):
 
 
 class RepositoryNotEmptyException(AwsError):
+    # ECR's text, quoted from real answers (CloudFormation "Resource handler returned message:
+    # The repository with name 'helloworld' in registry with id '...' cannot be deleted because it
+    # still contains images", terraform's "RepositoryNotEmptyException: The repository with name ...")
     @classmethod
     def named(cls, name: str, registry_id: str) -> "RepositoryNotEmptyException":
         return cls(
@@ -143,6 +148,7 @@ class ImageNotFoundException(AwsError):
     @classmethod
     def for_id(cls, image_id: dict, name: str, registry_id: str) -> "ImageNotFoundException":
         return cls(
+            # ECR's text (quoted from real BatchGetImage / DescribeImages answers in public reports)
             f"The image with imageId {describe_image_id(image_id)} does not exist within the "
             f"repository with name '{name}' in the registry with id '{registry_id}'"
         )
@@ -183,7 +189,7 @@ class LayerInaccessibleException(AwsError):
 
 
 class LayerPartTooSmallException(AwsError):
-    #: ECR's own wording
+    #: the emulator's own sentence: ECR's text for this refusal is not quoted in a public source
     MESSAGE = "All layer parts except the last part should be at least 5MB"
 
 

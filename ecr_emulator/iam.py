@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .awsjson.errors import AccessDeniedException
+from .partitions import root_arn
 
 ALLOW, DENY, NOT_APPLICABLE = "Allow", "Deny", "NotApplicable"
 
@@ -36,10 +37,12 @@ class Principal:
     org_id: str | None = None
     #: a service principal (``replication.ecr.amazonaws.com``...), when a service asks
     service: str | None = None
+    #: ``--open-accounts``: this principal acts in every account as in its own (moto's model)
+    every_account: bool = False
 
     def __post_init__(self) -> None:
         if not self.arn:
-            object.__setattr__(self, "arn", f"arn:aws:iam::{self.account}:root")
+            object.__setattr__(self, "arn", root_arn(self.account))
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class AccessRequest:
 
 def principal_of(settings, account: str, arn: str | None = None) -> Principal:
     """The principal of a caller of ``account`` (its ``aws:PrincipalOrgID`` from ``settings``)."""
-    return Principal(account, arn or "", settings.organization_of(account))
+    return Principal(account, arn or "", settings.organization_of(account), every_account=settings.open_accounts)
 
 
 def evaluate(policy_text: str | None, request: AccessRequest) -> str:
@@ -93,11 +96,14 @@ def evaluate(policy_text: str | None, request: AccessRequest) -> str:
 
 def decide(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> str:
     """``Allow`` or ``Deny`` for ``request`` on a resource of ``resource_account`` governed by
-    ``policies`` (``NotApplicable``: refused because nothing grants it)."""
+    ``policies`` (``NotApplicable``: refused because nothing grants it). The one place where a
+    caller of another account is told apart: with ``--open-accounts`` every caller counts as the
+    resource's own account (an explicit ``Deny`` still wins, as for the account itself)."""
     decisions = {evaluate(text, request) for text in policies}
     if DENY in decisions:
         return DENY
-    if request.principal.account == resource_account or ALLOW in decisions:
+    own = request.principal.account == resource_account or request.principal.every_account
+    if own or ALLOW in decisions:
         return ALLOW
     return NOT_APPLICABLE
 

@@ -15,6 +15,7 @@ import os
 from dataclasses import MISSING, dataclass, field, fields
 
 from .awsjson.identity import is_region
+from .partitions import known_regions
 from .public import parse_aliases
 
 URI_STYLES = ("local", "aws")
@@ -102,6 +103,13 @@ class Settings:
     #: the region a request acts in when it carries no SigV4 credential scope
     region: str = setting("us-east-1", "region of requests that carry no SigV4 credential scope",
                           metavar="REGION")
+    #: regions accepted besides botocore's and --region (a request signed for any other is refused)
+    extra_regions: tuple = setting(
+        (), "a region to accept besides those AWS has (botocore's partition data) and --region; "
+            "requests signed for any other region are refused", flag="--extra-region", metavar="REGION")
+    open_accounts: bool = setting(
+        False, "any caller may act in any account's registry without a policy, as moto lets it "
+               "(both the API and registry tokens); off: AccessDenied unless a policy allows, as ECR")
     uri_style: str = setting("local", "repositoryUri form: local (usable as returned) or aws (AWS's host names)",
                              choices=URI_STYLES)
     registry_auth: bool = setting(True, "accept registry requests without credentials",
@@ -147,8 +155,9 @@ class Settings:
             "repository logos and display name in the gallery)", flag="--public-verified")
 
     lenient_manifests: bool = setting(
-        False, "accept PutImage manifests whose layers were never uploaded (sizes from the manifest), "
-               "as moto does; off: LayersNotFoundException, as ECR")
+        False, "accept PutImage manifests whose layers were never uploaded (sizes from the manifest) and "
+               "indexes whose child manifests were never pushed, as moto does; off: LayersNotFoundException "
+               "/ ReferencedImagesNotFoundException, as ECR")
 
     state_dir: str = setting("", "directory that keeps the whole state across restarts; without it, state lives in memory only",
                              metavar="DIR")
@@ -230,6 +239,9 @@ class Settings:
                                    "http:// or https:// URL")
         if not is_region(self.region):
             raise SettingError(f"{describe('region')} must be a region name such as us-east-1, not {self.region!r}")
+        for name in self.extra_regions:
+            if not is_region(name):
+                raise SettingError(f"{describe('extra_regions')} takes region names such as xx-test-1, not {name!r}")
         if not (len(self.account) == 12 and self.account.isdigit()):
             raise SettingError(f"{describe('account')} must be 12 digits, not {self.account!r}")
         try:
@@ -242,6 +254,15 @@ class Settings:
         for account in self.public_verified:
             if not (len(account) == 12 and account.isdigit()):
                 raise SettingError(f"{describe('public_verified')} takes 12-digit account ids, not {account!r}")
+
+    def accepts_region(self, region: str) -> bool:
+        """Whether requests may act in ``region``: one botocore's partition data names,
+        ``--region``, or an ``--extra-region``."""
+        return region in known_regions() or region == self.region or region in self.extra_regions
+
+    def served_regions(self) -> list[str]:
+        """Every region the server answers for (sorted; the TLS certificate names them all)."""
+        return sorted(known_regions() | {self.region} | set(self.extra_regions))
 
     def organization_of(self, account: str) -> str | None:
         """The ``aws:PrincipalOrgID`` of ``account`` (``--organization ACCOUNT=ORG_ID``)."""

@@ -11,9 +11,10 @@ Files in the TLS directory (``--tls-dir``, else ``tls/`` in the ``--state-dir``,
   CA) and key.
 
 The server certificate names ``localhost``, ``127.0.0.1``, ``::1``, the bind address and the
-ECR host names of the configured region (``*.dkr.ecr.<region>.amazonaws.com``,
-``api.ecr.<region>.amazonaws.com``, ...), so clients can reach the emulator under ECR's own
-names through ``/etc/hosts``. It is made again (by the same CA) when it lacks a name the
+ECR host names of every region the server answers for (``*.dkr.ecr.<region>.<dns suffix>``,
+``api.ecr.<region>.<dns suffix>``, ... for botocore's regions, ``--region`` and each
+``--extra-region``; ``amazonaws.com.cn`` in China), so clients can reach the emulator under
+ECR's own names through ``/etc/hosts``. It is made again (by the same CA) when it lacks a name the
 settings need or is about to expire. Keys are EC P-256; certificates are made with the
 ``cryptography`` package.
 """
@@ -24,6 +25,7 @@ import datetime
 import ipaddress
 import os
 
+from .partitions import ecr_host_names
 from .settings import user_cache_dir
 
 CA = "ca.pem"
@@ -50,11 +52,10 @@ def tls_dir(settings) -> str:
 
 def names_for(settings) -> tuple[list[str], list[str]]:
     """(DNS names, IP addresses) the server certificate must hold."""
-    region = settings.region
-    dns = ["localhost", f"*.dkr.ecr.{region}.amazonaws.com", f"api.ecr.{region}.amazonaws.com",
-           f"ecr.{region}.amazonaws.com", f"*.dkr.ecr-fips.{region}.amazonaws.com",
-           f"ecr-fips.{region}.amazonaws.com", "api.ecr-public.us-east-1.amazonaws.com",
-           "ecr-public.us-east-1.amazonaws.com", "public.ecr.aws"]
+    dns = ["localhost"]
+    for region in settings.served_regions():
+        dns.extend(ecr_host_names(region))
+    dns += ["api.ecr-public.us-east-1.amazonaws.com", "ecr-public.us-east-1.amazonaws.com", "public.ecr.aws"]
     ips = ["127.0.0.1", "::1"]
     host = settings.host
     try:

@@ -45,6 +45,9 @@ class InvalidParameterException(AwsError):
 class AccessDeniedException(AwsError):
     """A request no policy grants: AWS's generic authorization error (no model shape)."""
 
+    # AWS's form ("User: <arn> is not authorized to perform: <action> on resource: <arn> because no
+    # resource-based policy allows the <action> action" / "with an explicit deny in a resource-based
+    # policy"), from the IAM user guide's "Access denied error messages" page
     @classmethod
     def for_action(cls, principal_arn: str, action: str, resource: str, denied: bool) -> "AccessDeniedException":
         why = ("with an explicit deny in a resource-based policy" if denied

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..partitions import root_arn
 from .errors import InvalidSignatureException
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
@@ -38,27 +39,36 @@ class Caller:
 
     @property
     def principal_arn(self) -> str:
-        return self.arn or principal_arn(self.account, self.session_token)
+        return self.arn or principal_arn(self.account, self.session_token, self.region)
 
 
-def principal_arn(account: str, session_token: str | None) -> str:
-    """The caller's IAM identity: the session token when it is an ARN of ``account`` (see above)."""
+def principal_arn(account: str, session_token: str | None, region: str | None = None) -> str:
+    """The caller's IAM identity: the session token when it is an ARN of ``account`` (see above),
+    else the account's root in the partition of ``region``."""
     match = _PRINCIPAL.match(session_token or "")
     if match and account in (match["iam"], match["sts"]):
         return session_token
-    return f"arn:aws:iam::{account}:root"
+    return root_arn(account, region)
+
+
+def require_region(region: str, accepts) -> None:
+    """AWS's answer to a request signed for a region it does not have: 403
+    InvalidSignatureException "Credential should be scoped to a valid region, not '<region>'."
+    (the wording AWS answers, quoted in public reports: aws/aws-sdk-ruby#508, JuliaCloud/AWS.jl#565,
+    fsouza/s3-upload-proxy#241 -- a JSON-protocol service's InvalidSignatureException). ``accepts``:
+    ``Settings.accepts_region``. A scope that is not even region-shaped is refused without echoing it."""
+    if not is_region(region):
+        raise InvalidSignatureException("Credential should be scoped to a valid region.")
+    if not accepts(region):
+        raise InvalidSignatureException(f"Credential should be scoped to a valid region, not '{region}'.")
 
 
 def caller_from_headers(headers, default_account: str, default_region: str) -> Caller:
-    """The caller named by an ``Authorization: AWS4-HMAC-SHA256 ...`` header, or the defaults.
-
-    Raises InvalidSignatureException when the credential scope's region is not a region name."""
+    """The caller named by an ``Authorization: AWS4-HMAC-SHA256 ...`` header, or the defaults
+    (its region is checked by :func:`require_region`, for signed and unsigned requests alike)."""
     match = _CREDENTIAL.search(headers.get("Authorization", ""))
     if not match:
         return Caller(default_account, default_region)
     access_key, region = match.group(1), match.group(2)
-    if not is_region(region):
-        # AWS's answer to a scope naming no region; the value is never echoed (nor put in ARNs)
-        raise InvalidSignatureException("Credential should be scoped to a valid region.")
     account = access_key if _ACCOUNT.match(access_key) else default_account
     return Caller(account, region, access_key, headers.get("X-Amz-Security-Token"))

@@ -23,12 +23,29 @@ from .errors import InvalidParameterException, SerializationException
 
 
 def _constraint(path: str, rule: str) -> InvalidParameterException:
+    """ECR's form for a member that breaks a model constraint, as real answers quote it. The rule's
+    wording, by constraint (sources are public reports quoting ECR's answers):
+
+    - string pattern: ``'must satisfy regular expression '<pattern>''`` (int128/create-ecr-repository-
+      action#231, hashicorp/terraform-provider-aws#40309);
+    - string length: ``'must have length greater than or equal to 2'`` (aws/aws-dotnet-deploy#549);
+    - list length: ``'Member must have length less than or equal to 100'`` (trek10inc/ecr-cleaner#8);
+    - number range: ``'Member must have value less than or equal to 1000'`` (ECR's registry answer
+      to ``tags/list?n=10000``, quoted in renovatebot/renovate's ECR tests);
+    - enum: ``'Member must satisfy enum value set: [...]'`` (aws-controllers-k8s/community#172 shows
+      the start of ECR's answer; moto asserts the whole text for PutImageTagMutability). The values
+      are listed in the installed model's order (AWS's own order is not known).
+    - required: ``'must not be null'``: the emulator's own (ECR's text for a missing member is
+      not quoted in a public source we found).
+    """
     return InvalidParameterException(
         f"Invalid parameter at '{path}' failed to satisfy constraint: '{rule}'"
     )
 
 
 def _wrong_type(path: str, expected: str) -> SerializationException:
+    """A member of the wrong JSON type. The wording is the emulator's own: AWS's JSON front end
+    answers SerializationException with a parser message that names no member."""
     return SerializationException(f"Value at '{path}' must be of type {expected}")
 
 
@@ -37,11 +54,12 @@ def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
-def _check_length(path: str, length: int, meta: dict) -> None:
+def _check_length(path: str, length: int, meta: dict, member: str = "") -> None:
+    """``member``: ``"Member "`` for lists and maps (see :func:`_constraint`)."""
     if "min" in meta and length < meta["min"]:
-        raise _constraint(path, f"must have length greater than or equal to {meta['min']}")
+        raise _constraint(path, f"{member}must have length greater than or equal to {meta['min']}")
     if "max" in meta and length > meta["max"]:
-        raise _constraint(path, f"must have length less than or equal to {meta['max']}")
+        raise _constraint(path, f"{member}must have length less than or equal to {meta['max']}")
 
 
 def parse_input(shape: Shape | None, value: Any, path: str = "") -> Any:
@@ -64,12 +82,12 @@ def parse_input(shape: Shape | None, value: Any, path: str = "") -> Any:
     if kind == "list":
         if not isinstance(value, list):
             raise _wrong_type(path, "list")
-        _check_length(path, len(value), meta)
+        _check_length(path, len(value), meta, "Member ")
         return [parse_input(shape.member, item, f"{path}.{i + 1}.member") for i, item in enumerate(value)]
     if kind == "map":
         if not isinstance(value, dict):
             raise _wrong_type(path, "map")
-        _check_length(path, len(value), meta)
+        _check_length(path, len(value), meta, "Member ")
         return {
             parse_input(shape.key, k, f"{path}.key"): parse_input(shape.value, v, f"{path}.{k}")
             for k, v in value.items()
@@ -81,7 +99,7 @@ def parse_input(shape: Shape | None, value: Any, path: str = "") -> Any:
             raise _constraint(path, "must contain only valid Unicode characters (no lone UTF-16 surrogates)")
         _check_length(path, len(value), meta)
         if shape.enum and value not in shape.enum:
-            raise _constraint(path, f"must satisfy enum value set: [{', '.join(shape.enum)}]")
+            raise _constraint(path, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
         pattern = meta.get("pattern")
         if pattern and not _compiled(pattern).fullmatch(value):
             raise _constraint(path, f"must satisfy regular expression '{pattern}'")
@@ -90,9 +108,9 @@ def parse_input(shape: Shape | None, value: Any, path: str = "") -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _wrong_type(path, kind)
         if "min" in meta and value < meta["min"]:
-            raise _constraint(path, f"must have value greater than or equal to {meta['min']}")
+            raise _constraint(path, f"Member must have value greater than or equal to {meta['min']}")
         if "max" in meta and value > meta["max"]:
-            raise _constraint(path, f"must have value less than or equal to {meta['max']}")
+            raise _constraint(path, f"Member must have value less than or equal to {meta['max']}")
         return value
     if kind in ("double", "float"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):

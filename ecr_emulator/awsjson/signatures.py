@@ -32,6 +32,7 @@ _AUTH = re.compile(
     r"(?P<service>[^/,\s]+)/aws4_request,\s*SignedHeaders=(?P<headers>[a-z0-9;._-]+),\s*"
     r"Signature=(?P<signature>[0-9a-f]{64})\s*$")
 _SPACES = re.compile(r"\s+")
+#: AWS's UnrecognizedClientException text, as every SDK prints it for an unknown access key
 BAD_TOKEN = "The security token included in the request is invalid."
 MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your "
             "AWS Secret Access Key and signing method. Consult the service documentation for details.")

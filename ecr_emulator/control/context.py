@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .. import iam, secrets
 from ..awsjson import Caller
 from ..errors import RepositoryNotFoundException
+from ..partitions import ecr_host
 from ..public import primary_alias
 from ..settings import Settings
 from ..store import PRIVATE, PUBLIC, Backend, RegistryState, Repository
@@ -112,11 +113,11 @@ class RequestContext:
         ``api.ecr.<region>.amazonaws.com`` here, as ``docker-credential-ecr-login`` needs);
         else the host the client used, as it used it."""
         if self.settings.uri_style == "aws":
-            return f"{account}.dkr.ecr.{region}.amazonaws.com"
+            return ecr_host(account, region)
         api = _AWS_API_HOST.match(self.host)
         if api:
             port = api.group(1) if api.group(1) not in (None, ":443") else ""
-            return f"{account}.dkr.ecr.{region}.amazonaws.com{port}"
+            return f"{ecr_host(account, region)}{port}"
         return self.host
 
     def repository_uri(self, repo: Repository) -> str:
@@ -130,10 +131,10 @@ class RequestContext:
 
     def proxy_endpoint(self, account: str) -> str:
         if self.settings.uri_style == "aws":
-            return f"https://{account}.dkr.ecr.{self.caller.region}.amazonaws.com"
+            return f"https://{ecr_host(account, self.caller.region)}"
         return f"{self.scheme}://{self.registry_host(account, self.caller.region)}"
 
 
 #: ECR's API host names (``api.ecr.<region>.amazonaws.com``, ``ecr.<region>...``, FIPS), with a port
-_AWS_API_HOST = re.compile(r"^(?:api\.)?ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(:\d+)?$")
+_AWS_API_HOST = re.compile(r"^(?:api\.)?ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?(:\d+)?$")
 

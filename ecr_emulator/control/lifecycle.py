@@ -8,6 +8,8 @@ at that moment; one preview at a time per repository, the last one kept.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from ..errors import (
     LifecyclePolicyNotFoundException,
     LifecyclePolicyPreviewInProgressException,
@@ -22,10 +24,16 @@ from .images import image_id_failure, resolve
 from .pagination import paginate
 from .validation import invalid
 
+#: ``lastEvaluatedAt`` before any evaluation: AWS answers it always, epoch 0 until the first run
+#: (the AWS CLI's own example of ``delete-lifecycle-policy`` shows ``"lastEvaluatedAt": 0.0``:
+#: awscli/examples/ecr/delete-lifecycle-policy.rst)
+NEVER_EVALUATED = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
 
 def _policy(repo) -> dict:
     return {"registryId": repo.account, "repositoryName": repo.name,
-            "lifecyclePolicyText": repo.lifecycle_policy_text, "lastEvaluatedAt": repo.lifecycle_evaluated_at}
+            "lifecyclePolicyText": repo.lifecycle_policy_text,
+            "lastEvaluatedAt": repo.lifecycle_evaluated_at or NEVER_EVALUATED}
 
 
 def _stored(repo) -> str:

@@ -47,6 +47,9 @@ def _as_list(value) -> list:
 
 def validate_policy(text: str, service: str, what: str) -> str:
     """Return ``text`` if it is a valid ``what`` ("repository"/"registry") policy of ``service``."""
+    # ECR's text for a repository policy ("Invalid parameter at 'PolicyText' failed to satisfy
+    # constraint: 'Invalid repository policy provided'", quoted in terraform-aws-modules/
+    # terraform-aws-ecr#19); the registry policy's is the same sentence with "registry" (not verified)
     error = invalid("PolicyText", f"Invalid {what} policy provided")
     try:
         doc = json.loads(text)

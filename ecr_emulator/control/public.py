@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import RepositoryCatalogDataNotFoundException
+from ..partitions import arn
 from ..public import aliases_of, is_verified
 from ..store import Repository
 from ._registry import ecr_public
@@ -80,7 +81,7 @@ def describe_registries(ctx, next_token=None, max_results=None):
     state = ctx.registry(None, "DescribeRegistries")
     registry = {
         "registryId": state.account,
-        "registryArn": f"arn:aws:ecr-public::{state.account}:registry/{state.account}",
+        "registryArn": arn("ecr-public", "", state.account, f"registry/{state.account}"),
         "registryUri": ctx.public_registry_uri(state.account),
         "verified": is_verified(ctx.settings, state.account),
         "aliases": [{"name": alias.name, "status": "ACTIVE", "primaryRegistryAlias": alias.primary,

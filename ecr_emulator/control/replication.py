@@ -19,6 +19,7 @@ from ..errors import (
     ReplicationBackfillNotFoundException,
 )
 from ..features.replication import start_backfill
+from ..partitions import partition_of
 from ..store import backfills as bf
 from ..store.replication import configured
 from ._registry import ecr
@@ -37,6 +38,7 @@ BACKFILL_RETENTION = timedelta(days=90)
 def put_replication_configuration(ctx, replication_configuration):
     state = ctx.registry(None, "PutReplicationConfiguration")
     rules = [_rule(rule) for rule in replication_configuration["rules"]]
+    _check_regions(ctx, rules)
     if len(rules) > MAX_RULES:
         raise invalid("replicationConfiguration.rules", f"Member must have length less than or equal to {MAX_RULES}")
     destinations = {(d["region"], d["registryId"]) for rule in rules for d in rule["destinations"]}
@@ -49,6 +51,21 @@ def put_replication_configuration(ctx, replication_configuration):
                       f"A replication configuration can have at most {MAX_DESTINATIONS} unique destinations")
     state.replication_rules = rules
     return {"replicationConfiguration": {"rules": rules}}
+
+
+def _check_regions(ctx, rules: list[dict]) -> None:
+    """Destinations are regions this server answers for, in the source's partition (ECR replicates
+    within a partition only). The wording is the emulator's own; ECR's is not public."""
+    source = partition_of(ctx.caller.region).name
+    for i, rule in enumerate(rules, 1):
+        for j, destination in enumerate(rule["destinations"], 1):
+            region = destination["region"]
+            where = f"replicationConfiguration.rules.{i}.member.destinations.{j}.member.region"
+            if not ctx.settings.accepts_region(region):
+                raise invalid(where, f"'{region}' is not a region (AWS's, --region or --extra-region)")
+            if partition_of(region).name != source:
+                raise invalid(where, f"replication stays within a partition: '{region}' is in "
+                                     f"{partition_of(region).name}, the source registry in {source}")
 
 
 def _rule(rule: dict) -> dict:

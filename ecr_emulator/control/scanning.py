@@ -122,6 +122,9 @@ def start_image_scan(ctx, repository_name, image_id, registry_id=None):
             f"{'an image index' if image.children else image.artifact_media_type or image.media_type}")
     last = image.scan
     if last is not None and last.scan_type == scans.BASIC and ctx.now - last.started_at < SCAN_INTERVAL:
+        # ECR's text, as the AWS CLI prints real answers ("An error occurred (LimitExceededException)
+        # when calling the StartImageScan operation: The scan quota per image has been exceeded.
+        # Wait and try again.", quoted in public scan-automation scripts)
         raise LimitExceededException("The scan quota per image has been exceeded. Wait and try again.")
     scan = scans.start_scan(ctx.backend, repo, image, scan_type=scans.BASIC, frequency=scans.MANUAL)
     return {"registryId": repo.account, "repositoryName": repo.name, "imageId": _image_id(image, image_id),

@@ -17,6 +17,7 @@ _ARN = {
 def _repository(ctx, arn: str, action: str):
     match = _ARN[ctx.service].match(arn)
     if not match:
+        # moto's text (its ECR tests assert it); not seen in a real ECR answer
         raise invalid("resourceArn", "Invalid ARN")
     region, account, name = match.groups()
     repo = ctx.repository(name, account, action)

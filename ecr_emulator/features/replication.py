@@ -34,7 +34,7 @@ from ..iam import AccessRequest, Principal, authorized
 from ..store import PRIVATE, ImageDeleted, ImagePushed, TagRemoved
 from ..store import backfills as bf
 from ..store.images import link_blob, parents_of, referrers_of
-from ..store.model import Image, RegistryState, Repository
+from ..store.model import Image, RegistryState, Repository, repository_arn
 from ..store.replication import COMPLETE, FAILED, IN_PROGRESS, destinations_for, rule_matches, set_status
 from ..store.repositories import REPLICATION, create_for_ecr
 
@@ -110,7 +110,7 @@ def _replicate_deletion(backend, source_account: str, name: str, digest: str, ta
     if target is None or digest not in target.images:
         return
     try:
-        _require(source_account, REPLICATE_IMAGE, f"arn:aws:ecr:{region}:{account}:repository/{name}", target_state)
+        _require(source_account, REPLICATE_IMAGE, repository_arn(PRIVATE, account, region, name), target_state)
     except ReplicationFailed as failure:
         log.info("deletion of %s@%s not replicated to %s: %s", name, digest, destination, failure)
         return
@@ -148,7 +148,7 @@ def _replicate(backend, source: Repository, image: Image, tag: str | None, desti
     account, region = destination["registryId"], destination["region"]
     target_state = backend.private(account, region)
     target = target_state.repositories.get(source.name)
-    arn = f"arn:aws:ecr:{region}:{account}:repository/{source.name}"
+    arn = repository_arn(PRIVATE, account, region, source.name)
     _require(source.account, REPLICATE_IMAGE, arn, target_state)
     if target is None:
         _require(source.account, CREATE_REPOSITORY, arn, target_state)

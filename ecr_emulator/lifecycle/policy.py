@@ -10,6 +10,17 @@ last, one untagged rule, tag lists that go with ``tagged``, storage classes that
 count types and actions, at most four wildcards in a pattern, 90 days in the archive before
 expiry) are checked next, in the same form.
 
+Where the wording comes from. AWS's own answers, quoted in public reports:
+``instance failed to match exactly one schema (matched 0 out of 2)`` (cloudposse/terraform-aws-ecr
+#132 and #158), ``instance type (null) does not match any allowed primitive type (allowed:
+["array"])`` (simple-container-com/api#34), both inside the prefix above. The other schema
+messages are the same JSON schema validator's templates for the other keywords (required,
+additionalProperties, enum, minimum, minItems, minLength). ``Could not map policyString into
+LifecyclePolicy.`` is the text moto's tests assert (tests/test_ecr/test_ecr_policy_validation.py),
+not seen in a real answer. The sentences of :func:`_check_rule` and :func:`_check_together` are
+the emulator's own: ECR enforces these rules (its user guide states them) but its wording for
+them is not public.
+
 Grammar (the installed botocore model documents none of it; this follows ECR's user guide):
 ``selection.tagStatus`` tagged|untagged|any, ``tagPatternList`` (``*`` wildcards) /
 ``tagPrefixList``, ``storageClass`` standard|archive, ``countType`` imageCountMoreThan |

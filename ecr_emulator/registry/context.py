@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request
 
 from .. import iam
 from ..errors import RepositoryNotFoundException
+from ..partitions import root_arn
 from ..store import PRIVATE, Backend, RegistryState, Repository
 from ..store.pull_through import UpstreamError
 from ..store.repositories import create_on_push
@@ -78,7 +79,7 @@ class RegistryContext:
         """Who is pulling: the identity the token was issued to (the account's root without auth)."""
         if self.claims is not None and self.claims.principal_arn:
             return self.claims.principal_arn
-        return f"arn:aws:iam::{self.principal}:root"
+        return root_arn(self.principal, self.region)
 
     def repository(self, name: str) -> Repository:
         """The repository ``name``; it must exist (see :meth:`repository_for_push`)."""
@@ -163,9 +164,11 @@ def authorize(emulator, request: Request) -> RegistryContext:
     host = ECR_HOST.match(request.host.lower())
     if not settings.registry_auth:
         account, region = (host["account"], host["region"]) if host else (settings.account, settings.region)
+        _require_region(settings, region)
         return RegistryContext(emulator, request, account, region)
     claims = basic_claims(emulator, request)
     account, region = (host["account"], host["region"]) if host else (claims.account, claims.region)
+    _require_region(settings, region)
     if claims.kind != PRIVATE:
         raise RegistryError("DENIED", "This is an ECR Public authorization token; private ECR registries "
                                       "need a token from ecr GetAuthorizationToken.")
@@ -176,6 +179,15 @@ def authorize(emulator, request: Request) -> RegistryContext:
         raise RegistryError("DENIED", f"The authorization token was issued in region {claims.region} and is not "
                                       f"valid for the registry in region {region}.")
     return RegistryContext(emulator, request, account, region, PRIVATE, claims)
+
+
+def _require_region(settings, region: str) -> None:
+    """A host name (or a token kept from a run with other settings) naming a region the server
+    does not answer for creates no registry: 404 NAME_UNKNOWN, as no such host exists on AWS
+    (the emulator's own message)."""
+    if not settings.accepts_region(region):
+        raise RegistryError("NAME_UNKNOWN", f"no registry in region '{region}': not a region AWS has, "
+                                            "--region or an --extra-region", detail={"region": region})
 
 
 def basic_claims(emulator, request: Request) -> TokenClaims:

@@ -53,10 +53,12 @@ def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type
     (same manifest and same or no tag). Nothing changes unless it returns.
 
     ``lenient`` (``--lenient-manifests``): blobs (layers, config) the repository does not have
-    are accepted instead of raising LayersNotFound, as moto does, so suites that PutImage
-    hand-made manifests run unchanged; their sizes come from the manifest's descriptors, and
-    the blobs themselves stay unknown (a pull of one answers BLOB_UNKNOWN). Everything else
-    (digest, manifest form, sizes of stored blobs, index children, tag immutability) stays strict.
+    are accepted instead of raising LayersNotFound, and an index's child manifests that were
+    never pushed instead of raising ReferencedImagesNotFound, as moto does, so suites that
+    PutImage hand-made manifests and indexes run unchanged; layer sizes come from the manifest's
+    descriptors, and what was never pushed stays unknown (a pull of it answers BLOB_UNKNOWN /
+    MANIFEST_UNKNOWN). Everything else (digest, manifest form, sizes of stored blobs, tag
+    immutability) stays strict.
     """
     actual = sha256_digest(manifest)
     if digest is not None and digest != actual:
@@ -69,6 +71,9 @@ def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type
     if tag is not None:
         current = repo.tag_index.get(tag)
         if current is not None and current != actual and repo.tag_is_immutable(tag):
+            # ECR's text, as docker/podman print it from real pushes ("The image tag 'latest'
+            # already exists in the '<repo>' repository and cannot be overwritten because the tag
+            # is immutable.")
             raise ImageTagAlreadyExistsException(
                 f"The image tag '{tag}' already exists in the '{repo.name}' repository and cannot be "
                 "overwritten because the tag is immutable."
@@ -122,7 +127,7 @@ def _check_references(repo: Repository, blobs: BlobStore, parsed: ParsedManifest
         if blob is not None and not d.foreign and blob.size != d.size:
             raise manifest_error(f"size {d.size} of {d.digest} does not match the stored blob ({blob.size})")
     missing = [c.digest for c in parsed.children if c.digest not in repo.images]
-    if missing:
+    if missing and not lenient:
         raise ReferencedImagesNotFoundException(
             f"Manifests with digests {missing} referenced by the manifest list do not exist in the "
             f"repository with name '{repo.name}' in the registry with id '{repo.account}'"

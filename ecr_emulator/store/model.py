@@ -8,11 +8,20 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from ..partitions import arn
 from .backfills import ReplicationBackfill
 from .scans import CannedScan, ImageScan, ScanningConfiguration
 
 PRIVATE = "private"
 PUBLIC = "public"
+
+
+def repository_arn(kind: str, account: str, region: str, name: str) -> str:
+    """A repository's ARN: ``arn:<partition>:ecr:<region>:...`` (ECR Public's has no region and
+    lives in ``aws``, its only partition)."""
+    if kind == PUBLIC:
+        return arn("ecr-public", "", account, f"repository/{name}")
+    return arn("ecr", region, account, f"repository/{name}")
 
 
 @dataclass
@@ -93,9 +102,7 @@ class Repository:
 
     @property
     def arn(self) -> str:
-        if self.kind == PUBLIC:
-            return f"arn:aws:ecr-public::{self.account}:repository/{self.name}"
-        return f"arn:aws:ecr:{self.region}:{self.account}:repository/{self.name}"
+        return repository_arn(self.kind, self.account, self.region, self.name)
 
     def tag_is_immutable(self, tag: str) -> bool:
         """ECR's rule, including the ``*_WITH_EXCLUSION`` variants (a matching tag flips)."""
@@ -141,9 +148,7 @@ class RegistryState:
 
     def repository_arn(self, name: str) -> str:
         """The ARN repository ``name`` has (or would have) in this registry; ``*`` for all."""
-        if self.kind == PUBLIC:
-            return f"arn:aws:ecr-public::{self.account}:repository/{name}"
-        return f"arn:aws:ecr:{self.region}:{self.account}:repository/{name}"
+        return repository_arn(self.kind, self.account, self.region, name)
 
     def policies_governing(self, repo: "Repository | None") -> list[str | None]:
         """The resource policies that decide access to ``repo``: its own and (private ECR, whose

@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime
 
 from ..errors import RepositoryAlreadyExistsException
+from ..partitions import arn
 from .model import RegistryState, Repository
 from .templates import CreationTemplate, template_for
 
@@ -22,7 +23,7 @@ CREATE_ON_PUSH = "CREATE_ON_PUSH"
 
 def aws_managed_key(account: str, region: str) -> str:
     """The KMS key ECR uses when KMS encryption names none (the account's ``aws/ecr`` key)."""
-    return f"arn:aws:kms:{region}:{account}:key/{uuid.uuid5(uuid.NAMESPACE_URL, f'aws/ecr:{account}:{region}')}"
+    return arn("kms", region, account, f"key/{uuid.uuid5(uuid.NAMESPACE_URL, f'aws/ecr:{account}:{region}')}")
 
 
 def encryption_with_key(config: dict[str, str], account: str, region: str) -> dict[str, str]:

@@ -106,7 +106,7 @@ def test_three_parts_of_5_mib_5_mib_and_1_byte(ecr, repo):
     assert upload_blob(ecr, repo, data, part_size=5 * MIB) == digest_of(data)
 
 
-def test_non_final_part_under_5_mib_is_refused_at_completion(ecr, repo):
+def test_non_final_part_under_5_mib_is_refused_at_completion_message_is_ours(ecr, repo):
     upload_id = _upload(ecr, repo)
     _part(ecr, repo, upload_id, 0, b"a" * 1024)
     _part(ecr, repo, upload_id, 1024, b"b" * 1024)

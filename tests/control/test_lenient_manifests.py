@@ -1,6 +1,7 @@
 """``--lenient-manifests``: moto-style suites PutImage hand-made manifests whose layers were
-never uploaded. With the setting they are accepted (sizes from the manifest's descriptors);
-without it, ECR's ``LayersNotFoundException``."""
+never uploaded, and indexes whose child manifests were never pushed. With the setting they are
+accepted (sizes from the manifest's descriptors); without it, ECR's ``LayersNotFoundException`` /
+``ReferencedImagesNotFoundException``."""
 
 from __future__ import annotations
 
@@ -96,9 +97,51 @@ def test_lenient_manifests_keep_the_other_rules(lenient):
         lenient.put_image(repositoryName="app", imageManifest=json.dumps(other), imageTag="v2",
                           imageDigest=_digest("not it"))
     assert info.value.response["Error"]["Code"] == "ImageDigestDoesNotMatchException"
-    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-             "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": _digest("child"),
-                            "size": 100}]}
-    with pytest.raises(ClientError) as info:  # index children must still exist
-        lenient.put_image(repositoryName="app", imageManifest=json.dumps(index), imageTag="list")
+
+
+#: an index as moto suites put it: its child manifests were never pushed
+MOTO_INDEX = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+              "manifests": [
+                  {"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "size": 100,
+                   "digest": _digest("amd64"), "platform": {"architecture": "amd64", "os": "linux"}},
+                  {"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "size": 120,
+                   "digest": _digest("arm64"), "platform": {"architecture": "arm64", "os": "linux"}}]}
+
+
+def test_an_index_of_never_pushed_children_is_accepted_through_put_image(lenient, lenient_server):
+    lenient.create_repository(repositoryName="multi")
+    text = json.dumps(MOTO_INDEX)
+    image = lenient.put_image(repositoryName="multi", imageManifest=text, imageTag="list")["image"]
+    digest = image["imageId"]["imageDigest"]
+    assert digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    [detail] = lenient.describe_images(repositoryName="multi")["imageDetails"]
+    assert detail["imageTags"] == ["list"] and detail["imageManifestMediaType"] == MOTO_INDEX["mediaType"]
+    [got] = lenient.batch_get_image(repositoryName="multi", imageIds=[{"imageTag": "list"}])["images"]
+    assert got["imageManifest"] == text
+    # the children themselves stay unknown
+    registry = Registry(lenient_server.url, authorization_token(lenient))
+    expect_error(registry.get(f"/v2/multi/manifests/{_digest('amd64')}",
+                              headers={"Accept": MOTO_INDEX["manifests"][0]["mediaType"]}), 404, "MANIFEST_UNKNOWN")
+    lenient.batch_delete_image(repositoryName="multi", imageIds=[{"imageDigest": digest}])
+    assert lenient.describe_images(repositoryName="multi")["imageDetails"] == []
+
+
+def test_an_index_of_never_pushed_children_is_accepted_through_the_registry(lenient, lenient_server):
+    lenient.create_repository(repositoryName="multi")
+    registry = Registry(lenient_server.url, authorization_token(lenient))
+    text = json.dumps(MOTO_INDEX).encode()
+    answer = registry.put_manifest("multi", "list", text, MOTO_INDEX["mediaType"])
+    assert answer.status_code == 201
+    pulled = registry.get("/v2/multi/manifests/list", headers={"Accept": MOTO_INDEX["mediaType"]})
+    assert pulled.status_code == 200 and pulled.content == text
+
+
+def test_without_it_an_index_of_never_pushed_children_is_refused(ecr, url):
+    ecr.create_repository(repositoryName="multi")
+    with pytest.raises(ClientError) as info:
+        ecr.put_image(repositoryName="multi", imageManifest=json.dumps(MOTO_INDEX), imageTag="list")
     assert info.value.response["Error"]["Code"] == "ReferencedImagesNotFoundException"
+    registry = Registry(url, authorization_token(ecr))
+    answer = registry.put_manifest("multi", "list", json.dumps(MOTO_INDEX).encode(), MOTO_INDEX["mediaType"])
+    expect_error(answer, 400, "MANIFEST_BLOB_UNKNOWN")
+    assert ecr.describe_images(repositoryName="multi")["imageDetails"] == []

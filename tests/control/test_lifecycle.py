@@ -73,12 +73,20 @@ UNTAGGED_TWO = _policy({"description": "two untagged at most", "selection": {
     "tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 2}, "action": {"type": "expire"}})
 
 
+def test_get_and_delete_answer_last_evaluated_at_epoch_zero_before_any_run(ecr, repo):
+    """As the AWS CLI's example for delete-lifecycle-policy shows ("lastEvaluatedAt": 0.0)."""
+    ecr.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=UNTAGGED_TWO)
+    assert ecr.get_lifecycle_policy(repositoryName=repo)["lastEvaluatedAt"].timestamp() == 0
+    assert ecr.delete_lifecycle_policy(repositoryName=repo)["lastEvaluatedAt"].timestamp() == 0
+
+
 def test_put_get_delete_lifecycle_policy(ecr, repo, url):
     put = ecr.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=UNTAGGED_TWO)
     put.pop("ResponseMetadata")
     assert put == {"registryId": ACCOUNT, "repositoryName": repo, "lifecyclePolicyText": UNTAGGED_TWO}
     got = ecr.get_lifecycle_policy(repositoryName=repo)
-    assert got["lifecyclePolicyText"] == UNTAGGED_TWO and "lastEvaluatedAt" not in got
+    # AWS answers lastEvaluatedAt always: epoch 0 before the first evaluation
+    assert got["lifecyclePolicyText"] == UNTAGGED_TWO and got["lastEvaluatedAt"].timestamp() == 0
     _run(url)
     evaluated = ecr.get_lifecycle_policy(repositoryName=repo)["lastEvaluatedAt"]
     deleted = ecr.delete_lifecycle_policy(repositoryName=repo)

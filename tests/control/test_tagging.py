@@ -110,7 +110,8 @@ def test_longest_tag_is_accepted(ecr):
     f"arn:aws:ecr:us-east-1:{ACCOUNT}:cluster/app",
     "arn:aws:ecr:us-east-1:12345:repository/app",
 ])
-def test_bad_arn(ecr, arn):
+def test_bad_arn_message_is_ours(ecr, arn):
+    """The sentence is moto's (its tests assert it), not one seen from ECR."""
     for call in (lambda: ecr.list_tags_for_resource(resourceArn=arn),
                  lambda: ecr.tag_resource(resourceArn=arn, tags=[{"Key": "k", "Value": "v"}]),
                  lambda: ecr.untag_resource(resourceArn=arn, tagKeys=["k"])):

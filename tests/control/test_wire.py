@@ -95,7 +95,7 @@ def test_public_name_rules(url):
     ("CreateRepository", {"repositoryName": "app", "encryptionConfiguration": {}},
      "encryptionConfiguration.encryptionType"),
 ])
-def test_missing_required_members(url, operation, body, member):
+def test_missing_required_members_message_is_ours(url, operation, body, member):
     message = expect_error(call(url, operation, body), "InvalidParameterException", operation=operation)
     assert message == f"Invalid parameter at '{member}' failed to satisfy constraint: 'must not be null'"
 
@@ -112,7 +112,25 @@ def test_bad_enum_values(url, body, member):
     message = expect_error(call(url, "CreateRepository", body), "InvalidParameterException",
                            operation="CreateRepository")
     assert message.startswith(f"Invalid parameter at '{member}' failed to satisfy constraint: "
-                              "'must satisfy enum value set: [")
+                              "'Member must satisfy enum value set: [")
+
+
+def test_enum_message_is_ecrs(url):
+    """ECR's text (aws-controllers-k8s/community#172, moto's PutImageTagMutability test), values in
+    the model's order."""
+    message = expect_error(call(url, "PutImageTagMutability", {"repositoryName": "app", "imageTagMutability": "X"}),
+                           "InvalidParameterException", operation="PutImageTagMutability")
+    assert message == ("Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must "
+                       "satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]'")
+
+
+def test_list_length_message_is_ecrs(url):
+    """ECR's text: trek10inc/ecr-cleaner#8 quotes it for BatchDeleteImage."""
+    ids = [{"imageTag": f"t{i}"} for i in range(101)]
+    message = expect_error(call(url, "BatchDeleteImage", {"repositoryName": "app", "imageIds": ids}),
+                           "InvalidParameterException", operation="BatchDeleteImage")
+    assert message == ("Invalid parameter at 'imageIds' failed to satisfy constraint: "
+                       "'Member must have length less than or equal to 100'")
 
 
 @pytest.mark.parametrize("operation, body, path", [
@@ -129,7 +147,7 @@ def test_bad_enum_values(url, body, member):
     ("DescribeRepositories", {"maxResults": True}, "maxResults"),
     ("DeleteRepository", {"repositoryName": "app", "force": "yes"}, "force"),
 ])
-def test_wrong_json_types(url, operation, body, path):
+def test_wrong_json_types_message_is_ours(url, operation, body, path):
     message = expect_error(call(url, operation, body), "SerializationException", operation=operation)
     assert f"'{path}'" in message
 
@@ -186,8 +204,9 @@ def test_blob_that_is_not_base64(url):
 def test_range_constraints(url):
     message = expect_error(call(url, "DescribeRepositories", {"maxResults": 0}), "InvalidParameterException",
                            operation="DescribeRepositories")
+    # ECR's form ('Member must have value less than or equal to 1000' is quoted from ECR)
     assert message == ("Invalid parameter at 'maxResults' failed to satisfy constraint: "
-                       "'must have value greater than or equal to 1'")
+                       "'Member must have value greater than or equal to 1'")
     message = expect_error(call(url, "DescribeRepositories", {"maxResults": 1001}), "InvalidParameterException",
                            operation="DescribeRepositories")
     assert "less than or equal to 1000" in message

@@ -184,9 +184,10 @@ def test_invalid_region_through_boto3(make_client):
     with pytest.raises(ClientError) as error:
         client.describe_repositories()
     assert error.value.response["Error"]["Code"] == "InvalidSignatureException"
-    for region in ("us-gov-west-1", "cn-north-1", "eu-central-2", "ap-southeast-5", "us-isob-east-1"):
+    for region, partition in (("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn"), ("eu-central-2", "aws"),
+                              ("ap-southeast-5", "aws"), ("us-isob-east-1", "aws-iso-b")):
         arn = make_client("ecr", region=region).create_repository(repositoryName="ok")["repository"]["repositoryArn"]
-        assert arn.startswith(f"arn:aws:ecr:{region}:")
+        assert arn.startswith(f"arn:{partition}:ecr:{region}:")
 
 
 # -- manifest references that are neither a tag nor a digest --------------------------------

@@ -35,7 +35,9 @@ class CapturedTasks:
 def ctx():
     backend = Backend()
     backend.tasks = CapturedTasks()
-    return RequestContext(backend, Settings(), TokenSigner(), Caller(ACCOUNT, "us-east-1"), "ecr", "localhost")
+    # eleven destination regions for the limit test: made-up ones, served as --extra-region
+    settings = Settings(extra_regions=tuple(f"us-test-{n}" for n in range(11)))
+    return RequestContext(backend, settings, TokenSigner(), Caller(ACCOUNT, "us-east-1"), "ecr", "localhost")
 
 
 def _destination(region: str, account: str = ACCOUNT) -> dict:

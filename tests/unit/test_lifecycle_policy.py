@@ -1,4 +1,5 @@
-"""The lifecycle policy grammar: what parses, and ECR's message for what does not."""
+"""The lifecycle policy grammar: what parses, and the message for what does not (ECR's where it
+is known, ours where it is not: the test names say which)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,13 @@ def test_a_full_policy_parses_in_priority_order():
      'instance value ("delete") not found in enum (possible values: ["expire","transition"])'),
     ({"rules": [_rule(action={"type": "transition", "targetStorageClass": "glacier"})]},
      'instance value ("glacier") not found in enum (possible values: ["archive"])'),
+])
+def test_a_bad_policy_gets_the_schema_validators_message(document, detail):
+    """The JSON schema validator's wording ECR answers (sources: ecr_emulator/lifecycle/policy.py)."""
+    assert _error(document) == detail
+
+
+@pytest.mark.parametrize("document, detail", [
     ({"rules": [_rule(selection={"tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1})]},
      "The rule with rulePriority 1 has tagStatus 'tagged' and must specify tagPrefixList or tagPatternList"),
     ({"rules": [_rule(selection={"tagStatus": "untagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan",
@@ -113,5 +121,7 @@ def test_a_full_policy_parses_in_priority_order():
      "The rule with rulePriority 1 expires archived images after 30 days; archived images have a minimum "
      "storage duration of 90 days"),
 ])
-def test_a_bad_policy_gets_ecrs_message(document, detail):
+def test_a_bad_policy_rule_gets_a_message_of_ours(document, detail):
+    """ECR refuses these rules (its user guide states them), but its wording is not public: these
+    sentences are the emulator's own."""
     assert _error(document) == detail

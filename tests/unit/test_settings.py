@@ -31,6 +31,7 @@ def test_a_bad_environment_value_names_the_variable(variable, value):
     ({"public_port": 70000}, "--public-port / ECR_EMULATOR_PUBLIC_PORT"),
     ({"uri_style": "weird"}, "--uri-style"),
     ({"account": "12"}, "--account"),
+    ({"extra_regions": ("Not_A_Region",)}, "--extra-region / ECR_EMULATOR_EXTRA_REGIONS"),
 ])
 def test_a_bad_value_names_the_flag_and_the_variable(overrides, named):
     with pytest.raises(SettingError, match=named):

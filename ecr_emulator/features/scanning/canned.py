@@ -60,6 +60,9 @@ def _registry(body: dict):
     region = body.get("region") or emu.settings.region
     if not (isinstance(account, str) and re.fullmatch(r"[0-9]{12}", account)) or not isinstance(region, str):
         raise _Bad('"account" is 12 digits and "region" a region name (both optional)')
+    if not emu.settings.accepts_region(region):
+        raise _Bad(f'"region" {region!r} is not a region this server answers for (AWS\'s, --region or '
+                   '--extra-region)')
     return emu.backend.private(account, region)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ...partitions import arn
 from ...store.scans import Finding, ImageScan
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
@@ -108,7 +109,7 @@ def enhanced_finding(finding: Finding, scan: ImageScan, repo, image) -> dict:
     result = {
         "awsAccountId": repo.account,
         "description": finding.description or None,
-        "findingArn": f"arn:aws:inspector2:{repo.region}:{repo.account}:finding/{finding_id}",
+        "findingArn": arn("inspector2", repo.region, repo.account, f"finding/{finding_id}"),
         "firstObservedAt": scan.completed_at, "lastObservedAt": scan.completed_at, "updatedAt": scan.completed_at,
         "packageVulnerabilityDetails": details,
         "remediation": {"recommendation": {
@@ -116,7 +117,7 @@ def enhanced_finding(finding: Finding, scan: ImageScan, repo, image) -> dict:
                      else "None Provided"),
         }},
         "resources": [{
-            "id": f"arn:aws:ecr:{repo.region}:{repo.account}:repository/{repo.name}/{image.digest}",
+            "id": f"{repo.arn}/{image.digest}",
             "type": "AWS_ECR_CONTAINER_IMAGE",
             "details": {"awsEcrContainerImage": {
                 "architecture": scan.architecture or None, "author": scan.author or None,

@@ -1,0 +1,89 @@
+"""AWS partitions: which regions exist, and each region's ARN partition and DNS suffix.
+
+One source, botocore's own partition data (``botocore/data/partitions.json``, the file its
+endpoint rules resolve host names with), so a region AWS adds reaches the emulator with a
+botocore upgrade instead of an edit here. Every ARN the emulator builds goes through
+:func:`arn`, and every ECR host name through :func:`ecr_host`: ``cn-north-1`` answers
+``arn:aws-cn:...`` and ``<account>.dkr.ecr.cn-north-1.amazonaws.com.cn``, ``us-gov-west-1``
+``arn:aws-us-gov:...`` under ``amazonaws.com``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Partition:
+    #: ``aws``, ``aws-cn``, ``aws-us-gov``... (the ARN's second part)
+    name: str
+    #: ``amazonaws.com``, ``amazonaws.com.cn``...
+    dns_suffix: str
+    region_regex: str
+    regions: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def partitions() -> tuple[Partition, ...]:
+    """Botocore's partitions, in its order (``aws`` first)."""
+    from botocore.loaders import create_loader
+
+    data = create_loader().load_data("partitions")
+    result = []
+    for item in data["partitions"]:
+        regex = item["regionRegex"]
+        # the pseudo-regions ``aws-global``, ``aws-cn-global``... are endpoint aliases, not regions
+        regions = frozenset(name for name in item.get("regions", {}) if re.match(regex, name))
+        result.append(Partition(item["id"], item["outputs"]["dnsSuffix"], regex, regions))
+    return tuple(result)
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region botocore's partition data names."""
+    return frozenset().union(*(p.regions for p in partitions()))
+
+
+@lru_cache(maxsize=256)
+def partition_of(region: str) -> Partition:
+    """The partition of ``region``: the one that lists it, else the first whose region pattern
+    matches it (a region added with ``--extra-region``), else ``aws`` -- as botocore resolves."""
+    for partition in partitions():
+        if region in partition.regions:
+            return partition
+    for partition in partitions():
+        if re.match(partition.region_regex, region):
+            return partition
+    return next(p for p in partitions() if p.name == "aws")
+
+
+def arn(service: str, region: str, account: str, resource: str, *, partition_region: str | None = None) -> str:
+    """``arn:<partition>:<service>:<region>:<account>:<resource>``. Global services (IAM, ECR
+    Public) leave ``region`` empty and name the region that decides the partition in
+    ``partition_region`` (the caller's)."""
+    partition = partition_of(region or partition_region or "us-east-1").name
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def root_arn(account: str, region: str | None = None) -> str:
+    """The account's root identity, in the partition of ``region``."""
+    return arn("iam", "", account, "root", partition_region=region)
+
+
+def dns_suffix(region: str) -> str:
+    return partition_of(region).dns_suffix
+
+
+def ecr_host(account: str, region: str, *, fips: bool = False) -> str:
+    """The private registry's host name: ``<account>.dkr.ecr[-fips].<region>.<dns suffix>``."""
+    return f"{account}.dkr.ecr{'-fips' if fips else ''}.{region}.{dns_suffix(region)}"
+
+
+def ecr_host_names(region: str) -> list[str]:
+    """The host names ECR answers under in ``region`` (registry wildcard, API, FIPS), for a
+    TLS certificate."""
+    suffix = dns_suffix(region)
+    return [f"*.dkr.ecr.{region}.{suffix}", f"api.ecr.{region}.{suffix}", f"ecr.{region}.{suffix}",
+            f"*.dkr.ecr-fips.{region}.{suffix}", f"ecr-fips.{region}.{suffix}"]
