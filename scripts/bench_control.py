@@ -21,7 +21,7 @@ server can reach). Every server binds 127.0.0.1 and is stopped at the end, also 
 Ctrl-C; every wait is bounded.
 
 usage: python scripts/bench_control.py [--seconds 8] [--rounds 4] [--processes 4]
-                                       [--servers emulator,moto,werkzeug]
+                                       [--servers emulator,moto,werkzeug] [--baseline PYTHON]
        python scripts/bench_control.py --profile [--seconds 5]   # cProfile the app in-process
 """
 
@@ -43,6 +43,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from ecr_emulator.testing import ServerProcess  # noqa: E402
 
+#: the interpreter of the ``baseline`` server (``--baseline``)
+BASELINE: list[str] = [""]
 OPERATIONS = ("CreateRepository", "DescribeRepositories", "ListTagsForResource")
 WARMUP_ROUNDS = 5
 STARTUP_TIMEOUT = 60
@@ -100,6 +102,8 @@ class MotoServer:
 
 SERVERS = {
     "emulator": ("ecr-emulator", lambda: ServerProcess("--no-access-log")),
+    # --baseline PYTHON: the same server from another checkout's virtualenv (before/after)
+    "baseline": ("ecr-emulator (baseline)", lambda: ServerProcess("--no-access-log", python=BASELINE[0])),
     "moto": ("moto_server", MotoServer),
     "werkzeug": ("ecr-emulator (werkzeug)", lambda: ServerProcess("--no-access-log", "--server", "werkzeug")),
 }
@@ -354,7 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default="emulator,moto,werkzeug",
                         help="comma-separated subset of: " + ", ".join(SERVERS))
     parser.add_argument("--profile", action="store_true", help="cProfile the emulator's app in-process instead")
+    parser.add_argument("--baseline", metavar="PYTHON", default="",
+                        help="also measure the server of another checkout, run by this interpreter "
+                             "(e.g. ../base/.venv/bin/python): server 'baseline'")
     args = parser.parse_args(argv)
+    BASELINE[0] = args.baseline
+    if args.baseline and "baseline" not in args.servers:
+        args.servers += ",baseline"
     if args.profile:
         profile(args.seconds)
         return 0

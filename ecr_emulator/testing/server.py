@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -18,8 +19,13 @@ PUBLIC_ANNOUNCE = re.compile(r"public registry on (https?://[\w.\-\[\]:]+:\d+)")
 class ServerProcess:
     """``with ServerProcess() as server: server.url`` -- a real server, always stopped."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, startup_timeout: float = 30) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, startup_timeout: float = 30,
+                 python: str | None = None) -> None:
+        """``python``: another interpreter to serve with (e.g. another checkout's virtualenv, for a
+        benchmark against a baseline); it runs from a neutral directory so that it imports its own
+        installed copy, not the one in the current directory."""
         self.args = ["--host", "127.0.0.1", "--port", "0", *args]
+        self.python = python
         self.env = {**os.environ, **(env or {})}
         self.startup_timeout = startup_timeout
         self.url: str | None = None
@@ -38,8 +44,9 @@ class ServerProcess:
 
     def start(self) -> "ServerProcess":
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "ecr_emulator", "serve", *self.args],
+            [self.python or sys.executable, "-m", "ecr_emulator", "serve", *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env, text=True,
+            cwd=tempfile.gettempdir() if self.python else None,
         )
         found = threading.Event()
 
