@@ -127,9 +127,10 @@ class Connection(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         self.last_progress = time.monotonic()
         data = self._view[:nbytes]
-        if self.state in ("app", "send"):
-            self._hold(data)
-            return
+        with self._flow:  # a request thread may end the "app" state meanwhile (_finish_here)
+            if self.state in ("app", "send"):
+                self._hold(data)
+                return
         try:
             self._consume(data)
         except http1.HttpError as error:
@@ -148,9 +149,10 @@ class Connection(asyncio.BufferedProtocol):
             self._environ["CONTENT_LENGTH"] = str(declared if declared is not None else body.size + 1)
             self._dispatch(body, keep_alive=False)
             return True
-        if self.state in ("app", "send"):
-            self._request_keep_alive_off = True
-            return True
+        with self._flow:
+            if self.state in ("app", "send"):
+                self._request_keep_alive_off = True
+                return True
         return False
 
     # -- reading requests ---------------------------------------------------------------
@@ -285,9 +287,27 @@ class Connection(asyncio.BufferedProtocol):
         loop = self.server.loop
         if answer.file is None and answer.iterable is None and not answer.abort:
             answer.data = self._write_now(answer.data)
+            if not answer.data and self._finish_here(answer):
+                self.server.log_access(self, request, answer)
+                return
         loop.call_soon_threadsafe(self._answer, answer, request)
         if answer.iterable is not None:
             self._stream(answer, loop)
+
+    def _finish_here(self, answer: Answer) -> bool:
+        """On the request thread, once its whole answer is in the socket: make the connection
+        idle again without waking the loop, when nothing else needs the loop (no pipelined
+        bytes, reading not paused, the connection stays open). Only this thread leaves the
+        "app" state, and the loop looks at the state under the same lock, so bytes of the
+        next request arriving meanwhile are either held (then the loop is asked) or read as
+        a new request."""
+        with self._flow:
+            if (self.closed or not answer.keep_alive or self._request_keep_alive_off or self._pending
+                    or not self._reading):
+                return False
+            self.state, self.since = "idle", time.monotonic()
+            self._request = self._environ = None
+            return True
 
     def _write_now(self, data: bytes) -> bytes:
         """On the request thread: send a small answer straight into the socket when nothing
