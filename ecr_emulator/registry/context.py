@@ -52,13 +52,18 @@ class RegistryContext:
     #: the IAM action the request stands for (``ecr:BatchGetImage``...), set by the dispatcher
     action: str = ""
 
+    #: ``<alias>/`` on the ECR Public registry: the part of every path before the repository name
+    prefix: str = ""
+    #: ECR Public registry writes: the account and IAM identity of the Bearer token's holder
+    holder_account: str = ""
+    holder_arn: str = ""
+
     @property
     def principal(self) -> str:
         """The account acting: the token's holder (the registry's own account with auth off)."""
-        return self.claims.principal if self.claims is not None else self.account
-
-    #: ``<alias>/`` on the ECR Public registry: the part of every path before the repository name
-    prefix: str = ""
+        if self.claims is not None:
+            return self.claims.principal
+        return self.holder_account or self.account
 
     @property
     def backend(self) -> Backend:
@@ -80,7 +85,7 @@ class RegistryContext:
         """Who is pulling: the identity the token was issued to (the account's root without auth)."""
         if self.claims is not None and self.claims.principal_arn:
             return self.claims.principal_arn
-        return f"arn:aws:iam::{self.principal}:root"
+        return self.holder_arn or f"arn:aws:iam::{self.principal}:root"
 
     def repository(self, name: str) -> Repository:
         """The repository ``name``; it must exist (see :meth:`repository_for_push`)."""
@@ -115,7 +120,7 @@ class RegistryContext:
 
     def _access(self, action: str, resource: str, repo: Repository | None = None) -> iam.AccessRequest:
         settings = self.emulator.settings
-        principal = iam.principal_of(settings, self.principal, self.principal_arn if self.claims else None,
+        principal = iam.principal_of(settings, self.principal, self.principal_arn,
                                      getattr(self.emulator, "identities", None))
         keys = iam.context_keys(action.partition(":")[0], self.now, request_facts(self.request),
                                 resource_tags=repo.tags if repo is not None else None)

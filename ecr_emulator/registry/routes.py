@@ -80,6 +80,15 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("blob", "DELETE"): "ecr:BatchDeleteImage",
 }
 
+#: the ECR Public registry's endpoints: its IAM actions are those of writes (pulls are anonymous,
+#: and ecr-public has no pull actions)
+PUBLIC_ACTIONS: dict[tuple[str, str], str] = {
+    key: "ecr-public:" + action.partition(":")[2] for key, action in ACTIONS.items()
+    if action.partition(":")[2] in ("BatchCheckLayerAvailability", "BatchDeleteImage", "CompleteLayerUpload",
+                                    "InitiateLayerUpload", "PutImage", "UploadLayerPart")
+    and key[1] not in ("GET", "HEAD") or key == ("blob", "HEAD")
+}
+
 
 def match(path: str) -> tuple[Route, dict[str, str]]:
     for route in ROUTES:
@@ -111,9 +120,10 @@ def dispatch(emulator, request: Request) -> Response:
                                 headers={"Allow": route.allow})
         if request.environ.get("ecr_emulator.public"):
             ctx = authorize_public(emulator, request, route.name, params)
+            ctx.action = PUBLIC_ACTIONS.get((route.name, request.method), "")
         else:
             ctx = authorize(emulator, request)
-        ctx.action = ACTIONS.get((route.name, request.method), "")
+            ctx.action = ACTIONS.get((route.name, request.method), "")
         return view(ctx, **params)
 
     return guarded(call)

@@ -40,6 +40,8 @@ POLICIES = {
         "Statement": [
             {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
             {"Effect": "Allow", "Action": PULL, "Resource": TEAM},
+            {"Effect": "Allow", "Action": ["ecr-public:GetAuthorizationToken", "sts:GetServiceBearerToken"],
+             "Resource": "*"},
         ],
     }],
     f"arn:aws:iam::{ACCOUNT}:role/pusher": [{
@@ -50,6 +52,7 @@ POLICIES = {
             {"Effect": "Allow", "Action": "ecr:CreateRepository", "Resource": TEAM,
              "Condition": {"StringEquals": {"aws:RequestTag/team": "a"}}},
             {"Effect": "Deny", "Action": "ecr:BatchDeleteImage", "Resource": "*"},
+            {"Effect": "Allow", "Action": "ecr-public:*", "Resource": "*"},
         ],
     }],
 }
@@ -164,3 +167,29 @@ def test_without_identity_policies_every_call_succeeds(open_server, skopeo, tmp_
     pusher.batch_delete_image(repositoryName="team/app", imageIds=[{"imageTag": "v1"}])
     assert stranger.describe_repositories()["repositories"]
     assert not any("identity policies" in line for line in open_server.output)
+
+
+def test_ecr_public_needs_the_bearer_token_action_and_judges_pushes_by_the_holder(iam_server, skopeo, tmp_path):
+    def public(who):
+        key, secret, _ = KEYS[who]
+        return checked_client("ecr-public", iam_server.url, access_key=key, secret=secret)
+
+    assert denied(public("pusher").get_authorization_token) == (
+        f"User: {PUSHER} is not authorized to perform: sts:GetServiceBearerToken on resource: * "
+        "because no identity-based policy allows the sts:GetServiceBearerToken action")
+    public("root").create_repository(repositoryName="tools")
+    assert denied(public("reader").create_repository, repositoryName="other").endswith(
+        "because no identity-based policy allows the ecr-public:CreateRepository action")
+
+    def creds_of(who):
+        token = public(who).get_authorization_token()["authorizationData"]["authorizationToken"]
+        return "AWS:" + password_of(token)
+
+    target = f"docker://{iam_server.public_host}/public-{ACCOUNT}/tools:v1"
+    source = write_oci_layout(str(tmp_path / "src"), make_image("public-push"), "v1")
+    refused = skopeo("copy", "--dest-tls-verify=false", "--dest-creds", creds_of("reader"), source, target, check=False)
+    assert refused.returncode != 0
+    assert f"User: {READER} is not authorized to perform: ecr-public:InitiateLayerUpload" in refused.stderr
+    skopeo("copy", "--dest-tls-verify=false", "--dest-creds", creds_of("root"), source, target)
+    skopeo("inspect", "--tls-verify=false", target)  # anonymous pulls need no policy
+    public("root").delete_repository(repositoryName="tools", force=True)
