@@ -67,13 +67,22 @@ def _request_tags(operation: str, members: dict) -> dict[str, str] | None:
 
 def require_call(ctx, operation: str, members: dict) -> None:
     """AccessDeniedException unless IAM allows the caller ``operation`` on every resource it acts on."""
-    principal = ctx.principal
-    documents = ctx.identities.documents(principal.arn)
     request_tags = _request_tags(operation, members)
     actions = (f"{ctx.service}:{operation}", *EXTRA_ACTIONS.get((ctx.service, operation), ()))
     for resource, state, repo in targets(ctx, operation, members):
-        keys = iam.context_keys(ctx.service, ctx.now, ctx.facts, request_tags, repo.tags if repo else None)
-        account = state.account if state is not None else ctx.caller.account
-        policies = state.policies_governing(repo) if state is not None else []
         for action in actions:
-            iam.require_identity(iam.AccessRequest(principal, action, resource, keys), account, documents, policies)
+            _require(ctx, action, resource, state, repo, request_tags)
+
+
+def require_action(ctx, state, name: str, action: str) -> None:
+    """AccessDeniedException unless IAM allows the caller ``action`` on repository ``name`` of ``state``."""
+    _require(ctx, action, state.repository_arn(name), state, state.repositories.get(name), None)
+
+
+def _require(ctx, action: str, resource: str, state, repo, request_tags) -> None:
+    principal = ctx.principal
+    keys = iam.context_keys(ctx.service, ctx.now, ctx.facts, request_tags, repo.tags if repo else None)
+    account = state.account if state is not None else ctx.caller.account
+    policies = state.policies_governing(repo) if state is not None else []
+    iam.require_identity(iam.AccessRequest(principal, action, resource, keys), account,
+                         ctx.identities.documents(principal.arn), policies)

@@ -58,6 +58,14 @@ class RequestContext:
 
             require_call(self, operation, members)
 
+    def require_identity(self, state: RegistryState, name: str, action: str) -> None:
+        """With identity policies, IAM's decision on one more ``action`` (``ecr:...``) the call needs
+        on repository ``name`` (a pull-through import, for one)."""
+        if self.identities is not None:
+            from .authorization import require_action
+
+            require_action(self, state, name, action)
+
     # -- registries and repositories, with access control --------------------------------
     def registry(self, registry_id: str | None = None, action: str = "", resource: str = "*") -> RegistryState:
         """The caller's registry, or ``registry_id``'s when its registry policy grants ``action`` on

@@ -24,7 +24,7 @@ from ..awsjson.errors import AccessDeniedException
 from ..identity_policies import request_facts
 from ..errors import RepositoryNotFoundException
 from ..store import PRIVATE, Backend, RegistryState, Repository
-from ..store.pull_through import UpstreamError
+from ..store.pull_through import UpstreamError, import_actions
 from ..store.repositories import create_on_push
 from ..tokens import InvalidToken, TokenClaims
 from .errors import RegistryError, from_upstream
@@ -138,6 +138,11 @@ class RegistryContext:
         """The repository a manifest pull reads: under a pull-through cache rule, the image is
         fetched from the upstream first when it is not cached (or its tag is due a check)."""
         _check_name(name)
+        if getattr(self.emulator, "identities", None) is not None:  # the holder imports: IAM judges it
+            state = self.registry()
+            with self.lock:
+                for action in import_actions(state, name, tag, digest):
+                    self.authorize_action(state, state.repositories.get(name), name, action)
         try:
             self.backend.upstreams.refresh(self.registry(), name, tag, digest)
         except UpstreamError as error:

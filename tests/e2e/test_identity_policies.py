@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from ecr_emulator.testing import ServerProcess, checked_client
 from ecr_emulator.testing.images import make_image, write_oci_layout
 
+from ..features.helpers import wait_for
 from ..registry.client import password_of
 from .conftest import SKOPEO
 
@@ -193,3 +194,61 @@ def test_ecr_public_needs_the_bearer_token_action_and_judges_pushes_by_the_holde
     skopeo("copy", "--dest-tls-verify=false", "--dest-creds", creds_of("root"), source, target)
     skopeo("inspect", "--tls-verify=false", target)  # anonymous pulls need no policy
     public("root").delete_repository(repositoryName="tools", force=True)
+
+
+def test_pull_through_needs_the_import_actions_and_replication_acts_as_the_service(tmp_path_factory, skopeo, tmp_path):
+    """AWS asks the puller for ecr:BatchImportUpstreamImage when the cache imports an image, and
+    for ecr:CreateRepository while the repository does not exist: the reader (no import) and the
+    pusher (CreateRepository only with a request tag) cannot make the first pull, the root can;
+    then the reader pulls the cached image, only the pusher imports a new tag. Replication
+    creates and writes the destination repository for the account, outside the users' policies."""
+    with ServerProcess("--no-access-log", "--no-registry-auth") as upstream:
+        checked_client("ecr", upstream.url).create_repository(repositoryName="lib/tool")
+        first, second = make_image("ptc-iam-1"), make_image("ptc-iam-2")
+        for tag, image in (("v1", first), ("v2", second)):
+            skopeo("copy", "--dest-tls-verify=false", write_oci_layout(str(tmp_path / tag), image, tag),
+                   f"docker://{upstream.host}/lib/tool:{tag}")
+        path = tmp_path_factory.mktemp("ptc-iam")
+        (path / "credentials").write_text(_credentials_file())
+        (path / "identity-policies.json").write_text(json.dumps(POLICIES))
+        with ServerProcess("--no-access-log", "--credentials-file", str(path / "credentials"),
+                           "--identity-policies", str(path / "identity-policies.json"),
+                           "--upstream-url", f"public.ecr.aws={upstream.url}") as server:
+            root = ecr(server, "root")
+            root.create_pull_through_cache_rule(ecrRepositoryPrefix="team", upstreamRegistryUrl="public.ecr.aws")
+            root.put_replication_configuration(replicationConfiguration={"rules": [{"destinations": [
+                {"region": "us-west-2", "registryId": ACCOUNT}]}]})
+            image_ref = f"docker://{server.host}/team/lib/tool"
+            arn = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/team/lib/tool"
+
+            def pull(who, tag, check=True):
+                return skopeo("copy", "--src-tls-verify=false", "--src-creds", creds(server, who),
+                              f"{image_ref}:{tag}", f"oci:{tmp_path / who}-{tag}:{tag}", check=check)
+
+            refused = pull("reader", "v1", check=False)
+            assert refused.returncode != 0
+            assert (f"User: {READER} is not authorized to perform: ecr:BatchImportUpstreamImage on resource: {arn} "
+                    "because no identity-based policy allows the ecr:BatchImportUpstreamImage action") in refused.stderr
+            refused = pull("pusher", "v1", check=False)
+            assert (f"User: {PUSHER} is not authorized to perform: ecr:CreateRepository on resource: {arn} "
+                    "because no identity-based policy allows the ecr:CreateRepository action") in refused.stderr
+            with pytest.raises(ClientError):
+                ecr(server, "reader").batch_get_image(repositoryName="team/lib/tool", imageIds=[{"imageTag": "v1"}])
+
+            pull("root", "v1")
+            pull("reader", "v1")  # cached: a plain pull
+            assert "ecr:BatchImportUpstreamImage" in pull("reader", "v2", check=False).stderr
+            pull("pusher", "v2")  # the repository exists: importing is enough
+            pull("reader", "v2")
+
+            west = checked_client("ecr", server.url, region="us-west-2", access_key=KEYS["root"][0],
+                                  secret=KEYS["root"][1])
+
+            def replicated():
+                names = {r["repositoryName"] for r in west.describe_repositories()["repositories"]}
+                if "team/lib/tool" not in names:
+                    return None
+                digests = {d["imageDigest"] for d in west.describe_images(repositoryName="team/lib/tool")["imageDetails"]}
+                return digests if len(digests) == 2 else None
+
+            assert wait_for(replicated) == {first.digest, second.digest}
