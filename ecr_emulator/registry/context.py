@@ -115,7 +115,8 @@ class RegistryContext:
         if identities is not None and action:
             iam.require_identity(request, state.account, identities.documents(request.principal.arn),
                                  state.policies_governing(repo))
-        if self.principal != state.account:
+        # --open-accounts (branch i16a) lifts the resource side across accounts, not identity policies
+        if self.principal != state.account and not getattr(self.emulator.settings, "open_accounts", False):
             iam.require(request, state.account, state.policies_governing(repo))
 
     def _access(self, action: str, resource: str, repo: Repository | None = None) -> iam.AccessRequest:

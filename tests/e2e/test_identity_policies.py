@@ -141,8 +141,15 @@ def test_the_done_when_scenario(iam_server, skopeo, tmp_path):
     assert denied(pusher.batch_delete_image, repositoryName="team/app", imageIds=[{"imageTag": "v1"}]) == (
         f"User: {PUSHER} is not authorized to perform: ecr:BatchDeleteImage on resource: {arn} "
         "with an explicit deny in an identity-based policy")
-    assert denied(reader.describe_images, repositoryName="team/base".replace("team/", "other/")).endswith(
+    assert denied(reader.describe_images, repositoryName="other/base").endswith(
         "because no identity-based policy allows the ecr:DescribeImages action")
+    # listing every repository is an action on repository/*, which team/* does not cover (as on AWS)
+    assert denied(reader.describe_repositories) == (
+        f"User: {READER} is not authorized to perform: ecr:DescribeRepositories on resource: "
+        f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/* "
+        "because no identity-based policy allows the ecr:DescribeRepositories action")
+    assert [r["repositoryName"] for r in reader.describe_repositories(repositoryNames=["team/app"])["repositories"]] \
+        == ["team/app"]
 
     stranger = ecr(iam_server, "stranger")
     assert denied(stranger.get_authorization_token) == (
