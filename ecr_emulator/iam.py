@@ -119,8 +119,7 @@ def principal_of(settings, account: str, arn: str | None = None, identities=None
     entry = identities.lookup(principal.arn) if identities is not None else None
     if entry is None:
         return principal
-    return Principal(account, principal.arn, principal.org_id, tags=entry.tags,
-                     identity=entry.arn if ":role/" in entry.arn or ":user/" in entry.arn else "")
+    return Principal(account, principal.arn, principal.org_id, tags=entry.tags, identity=entry.arn)
 
 
 def context_keys(service: str, now: datetime, facts: Mapping[str, str] | None = None,

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from .. import iam
 from ..awsjson import load_service
-from .tagging import _ARN as _RESOURCE_ARN
+from .tagging import REPOSITORY_ARN
 
 #: input members that name the repository an operation acts on
 REPOSITORY_MEMBERS = frozenset({"repositoryName", "repositoryNames", "resourceArn"})
@@ -47,7 +47,7 @@ def targets(ctx, operation: str, members: dict) -> list[tuple[str, object, objec
     if not repository_level(ctx.service, operation):
         return [("*", None, None)]
     if members.get("resource_arn") is not None:
-        match = _RESOURCE_ARN[ctx.service].match(members["resource_arn"])
+        match = REPOSITORY_ARN[ctx.service].match(members["resource_arn"])
         if not match:
             return []  # the handler answers AWS's "Invalid ARN"
         state = ctx.registry_state(match.group(2))
