@@ -13,8 +13,9 @@ that table for every AWS service, but as a multi-megabyte dataset with five depe
 one rule above.)
 
 Condition keys: those of :func:`iam.context_keys`, with ``aws:RequestTag/<key>`` and
-``aws:TagKeys`` from the ``tags`` of CreateRepository and TagResource, and the repository's tags
-as ``ecr:ResourceTag/<key>`` / ``aws:ResourceTag/<key>``.
+``aws:TagKeys`` from the ``tags`` of CreateRepository and TagResource (``aws:TagKeys``: the keys
+UntagResource removes), and the repository's tags as ``ecr:ResourceTag/<key>`` /
+``aws:ResourceTag/<key>``.
 """
 
 from __future__ import annotations
@@ -59,29 +60,35 @@ def targets(ctx, operation: str, members: dict) -> list[tuple[str, object, objec
     return [(state.repository_arn(name), state, state.repositories.get(name)) for name in dict.fromkeys(names)]
 
 
-def _request_tags(operation: str, members: dict) -> dict[str, str] | None:
+def _request_keys(operation: str, members: dict) -> dict:
+    """``aws:RequestTag/<key>`` and ``aws:TagKeys`` of a call that sets tags; ``aws:TagKeys`` of
+    UntagResource (the keys it removes)."""
+    if operation == "UntagResource":
+        return {"aws:TagKeys": list(members.get("tag_keys") or [])}
     if operation not in TAGGING or members.get("tags") is None:
-        return None
-    return {tag.get("Key", ""): tag.get("Value", "") for tag in members["tags"] if isinstance(tag, dict)}
+        return {}
+    tags = {tag.get("Key", ""): tag.get("Value", "") for tag in members["tags"] if isinstance(tag, dict)}
+    return {"aws:TagKeys": list(tags), **{f"aws:RequestTag/{key}": value for key, value in tags.items()}}
 
 
 def require_call(ctx, operation: str, members: dict) -> None:
     """AccessDeniedException unless IAM allows the caller ``operation`` on every resource it acts on."""
-    request_tags = _request_tags(operation, members)
+    request_keys = _request_keys(operation, members)
     actions = (f"{ctx.service}:{operation}", *EXTRA_ACTIONS.get((ctx.service, operation), ()))
     for resource, state, repo in targets(ctx, operation, members):
         for action in actions:
-            _require(ctx, action, resource, state, repo, request_tags)
+            _require(ctx, action, resource, state, repo, request_keys)
 
 
 def require_action(ctx, state, name: str, action: str) -> None:
     """AccessDeniedException unless IAM allows the caller ``action`` on repository ``name`` of ``state``."""
-    _require(ctx, action, state.repository_arn(name), state, state.repositories.get(name), None)
+    _require(ctx, action, state.repository_arn(name), state, state.repositories.get(name), {})
 
 
-def _require(ctx, action: str, resource: str, state, repo, request_tags) -> None:
+def _require(ctx, action: str, resource: str, state, repo, request_keys: dict) -> None:
     principal = ctx.principal
-    keys = iam.context_keys(ctx.service, ctx.now, ctx.facts, request_tags, repo.tags if repo else None)
+    keys = {**iam.context_keys(ctx.service, ctx.now, ctx.facts, resource_tags=repo.tags if repo else None),
+            **request_keys}
     account = state.account if state is not None else ctx.caller.account
     policies = state.policies_governing(repo) if state is not None else []
     iam.require_identity(iam.AccessRequest(principal, action, resource, keys), account,
