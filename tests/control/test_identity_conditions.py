@@ -20,8 +20,9 @@ from ..registry.client import Registry
 ACCOUNT = "222233334444"
 DEV = f"arn:aws:sts::{ACCOUNT}:assumed-role/dev/laptop"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+OPS = f"arn:aws:iam::{ACCOUNT}:user/ops"
 KEYS = {"root": ("AKIAROOTABAC00000001", None), "dev": ("ASIADEVABAC000000001", DEV),
-        "alice": ("AKIAALICEABAC0000001", ALICE)}
+        "alice": ("AKIAALICEABAC0000001", ALICE), "ops": ("AKIAOPSABAC000000001", OPS)}
 REPOS = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository"
 POLICIES = {
     f"arn:aws:iam::{ACCOUNT}:role/dev": {"Tags": {"team": "a"}, "Policies": [{
@@ -42,6 +43,14 @@ POLICIES = {
              "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2031-01-01T00:00:00Z"}}},
         ],
     }]},
+    OPS: [{
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "ecr:CreateRepository", "Resource": "*"},
+            {"Effect": "Allow", "Action": "ecr:GetAccountSetting", "Resource": "*",
+             "Condition": {"StringEquals": {"ecr:AccountSetting": "BASIC_SCAN_TYPE_VERSION"}}},
+        ],
+    }],
     ALICE: [{
         "Version": "2012-10-17",
         "Statement": [
@@ -131,3 +140,14 @@ def test_the_emulator_clock_is_aws_current_time(server):
     requests.post(server.url + "/_emulator/clock/advance", json={"seconds": 6 * 366 * 86400}, timeout=10)
     assert refused(dev.describe_images, repositoryName="c/app").endswith(
         "with an explicit deny in an identity-based policy")
+
+
+def test_tag_on_create_needs_tag_resource_and_account_settings_are_named(server):
+    ops = client(server, "ops")
+    ops.create_repository(repositoryName="ops/plain")
+    assert refused(ops.create_repository, repositoryName="ops/tagged", tags=tags(("team", "ops"))) == (
+        f"User: {OPS} is not authorized to perform: ecr:TagResource on resource: {REPOS}/ops/tagged "
+        "because no identity-based policy allows the ecr:TagResource action")
+    assert ops.get_account_setting(name="BASIC_SCAN_TYPE_VERSION")["name"] == "BASIC_SCAN_TYPE_VERSION"
+    assert refused(ops.get_account_setting, name="REGISTRY_POLICY_SCOPE").endswith(
+        "because no identity-based policy allows the ecr:GetAccountSetting action")

@@ -185,6 +185,10 @@ def test_ecr_public_needs_the_bearer_token_action_and_judges_pushes_by_the_holde
     assert denied(public("pusher").get_authorization_token) == (
         f"User: {PUSHER} is not authorized to perform: sts:GetServiceBearerToken on resource: * "
         "because no identity-based policy allows the sts:GetServiceBearerToken action")
+    assert denied(public("reader").describe_registries) == (
+        f"User: {READER} is not authorized to perform: ecr-public:DescribeRegistries on resource: "
+        f"arn:aws:ecr-public::{ACCOUNT}:registry/{ACCOUNT} "
+        "because no identity-based policy allows the ecr-public:DescribeRegistries action")
     public("root").create_repository(repositoryName="tools")
     assert denied(public("reader").create_repository, repositoryName="other").endswith(
         "because no identity-based policy allows the ecr-public:CreateRepository action")
