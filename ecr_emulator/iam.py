@@ -418,10 +418,12 @@ def _condition_holds(operator: str, present: list[str] | None, wanted: list[str]
     operator = operator.removesuffix("IfExists")
     if operator == "Null":
         return bool(wanted) and (present is None) == (wanted[0].lower() == "true")
+    negated = "Not" in operator
     if present is None:
-        # ForAllValues over no values holds (IAM: an empty set is a subset of any set)
-        return if_exists or qualifier == "forallvalues"
-    negated = operator.startswith("NotIp") or "Not" in operator
+        # IAM User Guide, "Condition operators" (Important): a missing key matches nothing, so a
+        # negated operator (StringNotLike, ArnNotLike...) holds; and ForAllValues over
+        # no values holds (an empty set is a subset of any set)
+        return if_exists or negated or qualifier == "forallvalues"
     base = "IpAddress" if operator == "NotIpAddress" else operator.replace("Not", "")
     test = _OPERATORS.get(base)
     if test is None:

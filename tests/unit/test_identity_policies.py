@@ -146,6 +146,9 @@ def test_resource_tags_under_both_prefixes():
     ({"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/c*"}}, True),
     ({"StringEqualsIfExists": {"aws:RequestTag/team": "a"}}, True),
     ({"Null": {"aws:RequestTag/team": "true"}}, True),
+    ({"StringEquals": {"aws:RequestTag/team": "a"}}, False),      # a missing key matches nothing...
+    ({"StringNotEquals": {"aws:RequestTag/team": "a"}}, True),    # ...so a negated operator holds
+    ({"ArnNotLike": {"aws:SourceArn": "arn:aws:sts::*:*:*"}}, True),
 ])
 def test_condition_keys_and_operators(condition, outcome):
     assert (evaluate(doc(allow(Condition=condition)), req()) == "Allow") is outcome
