@@ -421,9 +421,11 @@ def _condition_holds(operator: str, present: list[str] | None, wanted: list[str]
     negated = "Not" in operator
     if present is None:
         # IAM User Guide, "Condition operators" (Important): a missing key matches nothing, so a
-        # negated operator (StringNotLike, ArnNotLike...) holds; and ForAllValues over
-        # no values holds (an empty set is a subset of any set)
-        return if_exists or negated or qualifier == "forallvalues"
+        # negated operator (StringNotLike, ArnNotLike...) holds; over no values, ForAllValues holds
+        # (an empty set is a subset of any set) and ForAnyValue does not
+        if qualifier:
+            return if_exists or qualifier == "forallvalues"
+        return if_exists or negated
     base = "IpAddress" if operator == "NotIpAddress" else operator.replace("Not", "")
     test = _OPERATORS.get(base)
     if test is None:

@@ -149,6 +149,7 @@ def test_resource_tags_under_both_prefixes():
     ({"StringEquals": {"aws:RequestTag/team": "a"}}, False),      # a missing key matches nothing...
     ({"StringNotEquals": {"aws:RequestTag/team": "a"}}, True),    # ...so a negated operator holds
     ({"ArnNotLike": {"aws:SourceArn": "arn:aws:sts::*:*:*"}}, True),
+    ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": "a"}}, False),  # no values: ForAnyValue never holds
 ])
 def test_condition_keys_and_operators(condition, outcome):
     assert (evaluate(doc(allow(Condition=condition)), req()) == "Allow") is outcome
