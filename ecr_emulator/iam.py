@@ -317,7 +317,7 @@ def _arn_like(pattern: str, value: str, values: dict[str, list[str]] | None = No
     wanted, actual = pattern.split(":", 5), value.split(":", 5)
     if len(wanted) != 6 or len(actual) != 6:
         return False
-    return all(_like(w, a, values=values) for w, a in zip(wanted, actual))
+    return all(_like(w, a, values=values) for w, a in zip(wanted, actual, strict=True))
 
 
 def _applies(statement: dict, request: AccessRequest, values: dict[str, list[str]], variables: bool) -> bool:

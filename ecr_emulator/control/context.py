@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from .. import iam, secrets
 from ..awsjson import Caller
 from ..errors import RepositoryNotFoundException
+from ..identity_policies import IdentityPolicies
 from ..public import primary_alias
 from ..settings import Settings
 from ..store import PRIVATE, PUBLIC, Backend, RegistryState, Repository
@@ -33,7 +34,7 @@ class RequestContext:
     #: ``host:port`` of the ECR Public registry for this client (``public.ecr.aws`` in aws style)
     public_host: str = ""
     #: the identity-policies file (``--identity-policies``; None: identity policies are off)
-    identities: object = None
+    identities: IdentityPolicies | None = None
     #: condition keys the request itself carries (``aws:SourceIp``, ``aws:SecureTransport``)
     facts: dict = field(default_factory=dict)
 

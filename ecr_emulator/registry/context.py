@@ -21,8 +21,8 @@ from werkzeug.wrappers import Request
 
 from .. import iam
 from ..awsjson.errors import AccessDeniedException
-from ..identity_policies import request_facts
 from ..errors import RepositoryNotFoundException
+from ..identity_policies import request_facts
 from ..store import PRIVATE, Backend, RegistryState, Repository
 from ..store.pull_through import UpstreamError, import_actions
 from ..store.repositories import create_on_push

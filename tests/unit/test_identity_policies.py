@@ -50,12 +50,12 @@ def req(action="ecr:BatchGetImage", resource=REPO, arn=SESSION, account=ACCOUNT,
 @pytest.mark.parametrize("pattern, outcome", [
     (f"arn:aws:iam::{ACCOUNT}:role/*", False),          # the session is an sts ARN
     (f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/*", True),
-    (f"arn:aws:sts::*:assumed-role/ci/*", True),
+    ("arn:aws:sts::*:assumed-role/ci/*", True),
     ("arn:aws:sts::*", False),                          # a * never crosses a colon into the next part
     ("arn:*", False),
     ("arn:*:*:*:*:*", True),
     (f"arn:aws:sts:*:{ACCOUNT}:*", True),
-    (f"arn:aws:sts::1111*:assumed-role/*", True),
+    ("arn:aws:sts::1111*:assumed-role/*", True),
     (f"arn:aws:sts::*:{ACCOUNT}:*", False),             # the account cannot slide into another part
 ])
 def test_arn_operators_match_each_part_separately(operator, pattern, outcome):
@@ -87,7 +87,7 @@ def test_principal_tags_and_user_names_in_conditions_and_variables():
     policy = doc(allow(resource=f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/${{aws:username}}/*"))
     assert evaluate(policy, req(resource=f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/alice/app", arn=user)) == "Allow"
     assert evaluate(policy, req(resource=f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/bob/app", arn=user)) != "Allow"
-    tagged = doc(allow(resource=f"arn:aws:ecr:*:*:repository/${{aws:PrincipalTag/team}}/*",
+    tagged = doc(allow(resource="arn:aws:ecr:*:*:repository/${aws:PrincipalTag/team}/*",
                        Condition={"StringEquals": {"aws:PrincipalTag/team": "team"}}))
     assert evaluate(tagged, req(tags=[("team", "team")])) == "Allow"
     assert evaluate(tagged, req(tags=[("team", "other")])) != "Allow"
