@@ -135,12 +135,16 @@ def context_keys(service: str, now: datetime, facts: Mapping[str, str] | None = 
         **(facts or {}),
     }
     if request_tags is not None:
-        keys["aws:TagKeys"] = list(request_tags)
-        keys.update({f"aws:RequestTag/{key}": value for key, value in request_tags.items()})
+        keys.update(request_tag_keys(request_tags))
     for key, value in (resource_tags or {}).items():
         keys[f"{service}:ResourceTag/{key}"] = value
         keys[f"aws:ResourceTag/{key}"] = value
     return keys
+
+
+def request_tag_keys(tags: Mapping[str, str]) -> dict[str, str | list[str]]:
+    """``aws:TagKeys`` and ``aws:RequestTag/<key>`` of a call that sets ``tags``."""
+    return {"aws:TagKeys": list(tags), **{f"aws:RequestTag/{key}": value for key, value in tags.items()}}
 
 
 def evaluate(policy, request: AccessRequest) -> str:

@@ -81,8 +81,8 @@ def _request_keys(operation: str, members: dict) -> dict:
         return {"ecr:AccountSetting": members["name"]}
     if operation not in TAGGING or members.get("tags") is None:
         return {}
-    tags = {tag.get("Key", ""): tag.get("Value", "") for tag in members["tags"] if isinstance(tag, dict)}
-    return {"aws:TagKeys": list(tags), **{f"aws:RequestTag/{key}": value for key, value in tags.items()}}
+    return iam.request_tag_keys({tag.get("Key", ""): tag.get("Value", "") for tag in members["tags"]
+                                 if isinstance(tag, dict)})
 
 
 def require_call(ctx, operation: str, members: dict) -> None:
