@@ -80,15 +80,11 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("blob", "DELETE"): "ecr:BatchDeleteImage",
 }
 
-#: the ECR Public registry's endpoints: its IAM actions are those of writes (pulls are anonymous,
-#: and ecr-public has no pull actions)
+#: the ECR Public registry's write endpoints and their ecr-public actions (its pulls are anonymous:
+#: no IAM action stands for them)
 PUBLIC_ACTIONS: dict[tuple[str, str], str] = {
-    key: "ecr-public:" + action.partition(":")[2] for key, action in ACTIONS.items()
-    if action.partition(":")[2] in ("BatchCheckLayerAvailability", "BatchDeleteImage", "CompleteLayerUpload",
-                                    "InitiateLayerUpload", "PutImage", "UploadLayerPart")
-    and key[1] not in ("GET", "HEAD") or key == ("blob", "HEAD")
+    key: "ecr-public:" + action.partition(":")[2] for key, action in ACTIONS.items() if key[1] not in ("GET", "HEAD")
 }
-
 
 def match(path: str) -> tuple[Route, dict[str, str]]:
     for route in ROUTES:
