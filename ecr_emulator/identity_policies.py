@@ -83,12 +83,15 @@ class IdentityPolicies:
             raise ValueError(f"cannot read the identity-policies file {path}: {error}") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object mapping principal ARNs to lists of policy documents")
-        entries = []
+        entries, seen = [], {}
         for arn, value in data.items():
             try:
                 entries.append(_entry(arn, value))
             except ValueError as error:
                 raise ValueError(f"{path}: entry {arn!r}: {error}") from None
+            same = seen.setdefault(identity_key(arn), arn)
+            if same != arn:  # role names are unique in an account, whatever their path
+                raise ValueError(f"{path}: entry {arn!r} names the same identity as entry {same!r}")
         return cls(entries, path)
 
 

@@ -235,6 +235,8 @@ def test_entries_are_found_by_role_session_user_and_carry_tags(tmp_path):
     ({ROLE: [doc(allow(Condition={"StringEqualz": {"aws:PrincipalTag/a": "b"}}))]},
      "unknown condition operator 'StringEqualz'"),
     ({ROLE: [{"Version": "2012-10-17"}]}, "policy 1: no Statement"),
+    ({ROLE: [], f"arn:aws:iam::{ACCOUNT}:role/team/ci": []},
+     f"entry 'arn:aws:iam::{ACCOUNT}:role/team/ci' names the same identity as entry '{ROLE}'"),
 ])
 def test_a_malformed_file_is_one_error_naming_the_file_and_the_entry(tmp_path, data, fragment):
     path = write(tmp_path, data)
