@@ -158,7 +158,9 @@ def _check_statement(statement) -> None:
             raise ValueError(f"{action!r} is not an action (service:Action, wildcards allowed)")
     if ("Resource" in statement) == ("NotResource" in statement):
         raise ValueError("needs exactly one of Resource and NotResource")
-    _strings(statement.get("Resource", statement.get("NotResource")), "Resource")
+    for resource in _strings(statement.get("Resource", statement.get("NotResource")), "Resource"):
+        if resource != "*" and not resource.startswith("arn:"):
+            raise ValueError(f"Resource {resource} must be in ARN format or \"*\"")  # IAM's wording
     condition = statement.get("Condition", {})
     if not isinstance(condition, dict):
         raise ValueError("Condition must be an object of operators")

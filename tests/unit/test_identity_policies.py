@@ -232,6 +232,7 @@ def test_entries_are_found_by_role_session_user_and_carry_tags(tmp_path):
      "policy 1: statement 2: needs exactly one of Resource and NotResource"),
     ({ROLE: [doc({**allow(), "Principal": "*"})]}, "must not name a Principal"),
     ({ROLE: [doc(allow(action="PutImage"))]}, "'PutImage' is not an action"),
+    ({ROLE: [doc(allow(resource="team/*"))]}, 'Resource team/* must be in ARN format or "*"'),
     ({ROLE: [doc(allow(Condition={"StringEqualz": {"aws:PrincipalTag/a": "b"}}))]},
      "unknown condition operator 'StringEqualz'"),
     ({ROLE: [{"Version": "2012-10-17"}]}, "policy 1: no Statement"),
