@@ -20,6 +20,7 @@ from .awsjson.signatures import SignatureVerifier, load_credentials
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
 from .gallery import register as register_gallery
+from .identity_policies import load_identities, request_facts
 from .public import is_public_registry_host, public_host
 from .registry import register as register_registry
 from .registry.context import ECR_HOST
@@ -39,6 +40,8 @@ class Emulator:
         self.tokens = TokenSigner(token_key)
         self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
                          if self.settings.credentials_file else None)
+        #: the identity-policies file (None: identity policies are not evaluated)
+        self.identities = load_identities(self.settings, self.verifier)
         self.protocol = AwsJsonProtocol(self._context, max_body=self.settings.control_body_limit)
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
@@ -54,7 +57,8 @@ class Emulator:
             caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
         require_region(caller.region, self.settings.accepts_region)
         return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
-                              self.public_host(request.environ, request.host))
+                              self.public_host(request.environ, request.host), self.identities,
+                              request_facts(request))
 
     #: where the built-in server spools request bodies larger than 1 MiB (None: the system's
     #: temporary directory); on the blob store's file system, a pushed blob is renamed, not copied

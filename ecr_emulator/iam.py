@@ -1,24 +1,37 @@
-"""Evaluating resource policies (repository and registry policies) the way IAM does.
+"""Evaluating IAM policies (resource policies and, opt-in, identity policies) the way IAM does.
 
-ECR authorizes a request for another account's registry only when a resource policy grants it:
-an explicit ``Deny`` in any policy wins, then an ``Allow`` grants, and with neither the answer is
-no. A principal of the resource's own account needs no grant (its identity policies are not
-emulated: same-account callers act as administrators; the doors check only cross-account
-requests, so a policy cannot lock its own account out).
+Resource side (repository and registry policies): ECR authorizes a request for another
+account's registry only when a resource policy grants it: an explicit ``Deny`` in any policy
+wins, then an ``Allow`` grants, and with neither the answer is no. Without identity policies
+(``--identity-policies``), a principal of the resource's own account needs no grant: same-account
+callers act as administrators, and the doors check only cross-account requests.
+
+Identity side (:func:`decide_identity`, when ``--identity-policies`` gives principals their
+policies): IAM's evaluation logic. An explicit ``Deny`` in any applicable policy (identity or
+resource) wins; within the account, an ``Allow`` in an identity policy or in the resource's policy
+(naming that principal) grants; across accounts, the identity policy must allow (the resource
+side is then the doors' cross-account check above). The account root is not limited by identity
+policies, as in IAM.
 
 A statement applies when its principal, action, resource and every condition match. Supported:
 ``Principal``/``NotPrincipal`` (``*``, ``{"AWS": ...}`` with account ids, ``:root`` ARNs, role and
-user ARNs, ``{"Service": ...}``), ``Action``/``NotAction`` and ``Resource``/``NotResource`` with
-``*``/``?`` wildcards (actions case-insensitively), and conditions with the string, ARN, numeric,
-boolean and ``Null`` operators, ``IfExists`` and the ``ForAnyValue:``/``ForAllValues:`` set prefixes.
+user ARNs -- a role ARN names its assumed-role sessions --, ``{"Service": ...}``),
+``Action``/``NotAction`` and ``Resource``/``NotResource`` with ``*``/``?`` wildcards (actions
+case-insensitively), policy variables (``${aws:username}``, ``${aws:PrincipalTag/team}``,
+``${aws:username, 'default'}``, ``${*}``...) in resources and condition values, and conditions
+with the string, ARN (each of the six colon-separated parts matched on its own, as IAM does),
+numeric, date, boolean, IP address and ``Null`` operators, ``IfExists`` and the
+``ForAnyValue:``/``ForAllValues:`` set prefixes.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import lru_cache
 
 from .awsjson.errors import AccessDeniedException
@@ -26,12 +39,20 @@ from .partitions import root_arn
 
 ALLOW, DENY, NOT_APPLICABLE = "Allow", "Deny", "NotApplicable"
 
+#: why :func:`decide_identity` refused (the wording of AWS's AccessDeniedException for each)
+IDENTITY_DENY, RESOURCE_DENY, NO_IDENTITY_ALLOW, NO_RESOURCE_ALLOW = (
+    "identity-deny", "resource-deny", "no-identity-allow", "no-resource-allow")
+
+_SESSION = re.compile(r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>[0-9]{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)$")
+_USER = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:user/(?:.*/)?(?P<name>[^/]+)$")
+
 
 @dataclass(frozen=True)
 class Principal:
     """Who is asking: an account, and the ARN of the identity within it."""
 
     account: str
+    #: the caller's ARN as AWS prints it (``arn:aws:sts::<acct>:assumed-role/<role>/<session>``)
     arn: str = ""
     #: ``aws:PrincipalOrgID`` (from a setting: the emulator has no Organizations)
     org_id: str | None = None
@@ -39,10 +60,28 @@ class Principal:
     service: str | None = None
     #: ``--open-accounts``: this principal acts in every account as in its own (moto's model)
     every_account: bool = False
+    #: ``aws:PrincipalTag/<key>``: the tags of the principal's entry in the identity-policies file
+    tags: tuple[tuple[str, str], ...] = ()
+    #: the IAM identity's own ARN when the identity-policies file names it (a role's path included)
+    identity: str = ""
 
     def __post_init__(self) -> None:
         if not self.arn:
             object.__setattr__(self, "arn", root_arn(self.account))
+
+    @property
+    def is_root(self) -> bool:
+        return self.arn.endswith(":root") and self.service is None
+
+    @property
+    def principal_arn(self) -> str:
+        """``aws:PrincipalArn``: for an assumed-role session, its role's ARN (IAM's rule)."""
+        if self.identity:
+            return self.identity
+        session = _SESSION.match(self.arn)
+        if session:
+            return f"arn:{session['partition']}:iam::{session['account']}:role/{session['role']}"
+        return self.arn
 
 
 @dataclass(frozen=True)
@@ -57,36 +96,78 @@ class AccessRequest:
 
     def condition_values(self) -> dict[str, list[str]]:
         """Every condition key the request carries (lower-cased keys, values as lists)."""
+        principal = self.principal
         values: dict[str, list[str]] = {
-            "aws:principalaccount": [self.principal.account],
-            "aws:principalarn": [self.principal.arn],
+            "aws:principalaccount": [principal.account],
+            "aws:principalarn": [principal.principal_arn],
         }
-        if self.principal.org_id:
-            values["aws:principalorgid"] = [self.principal.org_id]
-        if self.principal.service:
-            values["aws:principalserviceName".lower()] = [self.principal.service]
+        if principal.org_id:
+            values["aws:principalorgid"] = [principal.org_id]
+        if principal.service:
+            values["aws:principalservicename"] = [principal.service]
+        user = _USER.match(principal.arn)
+        if user:
+            values["aws:username"] = [user["name"]]
+        for key, value in principal.tags:
+            values[f"aws:principaltag/{key.lower()}"] = [value]
         for key, value in self.context.items():
             values[key.lower()] = list(value) if isinstance(value, (list, tuple)) else [value]
         return values
 
 
-def principal_of(settings, account: str, arn: str | None = None) -> Principal:
-    """The principal of a caller of ``account`` (its ``aws:PrincipalOrgID`` from ``settings``)."""
-    return Principal(account, arn or "", settings.organization_of(account), every_account=settings.open_accounts)
+def principal_of(settings, account: str, arn: str | None = None, identities=None) -> Principal:
+    """The principal of a caller of ``account`` (its ``aws:PrincipalOrgID`` from ``settings``; its
+    tags and IAM identity from ``identities``, the identity-policies file, when given)."""
+    principal = Principal(account, arn or "", settings.organization_of(account),
+                          every_account=settings.open_accounts)
+    entry = identities.lookup(principal.arn) if identities is not None else None
+    if entry is None:
+        return principal
+    return Principal(account, principal.arn, principal.org_id, every_account=principal.every_account,
+                     tags=entry.tags, identity=entry.arn)
 
 
-def evaluate(policy_text: str | None, request: AccessRequest) -> str:
-    """``Deny`` if a statement denies, else ``Allow`` if one allows, else ``NotApplicable``."""
-    if not policy_text:
+def context_keys(service: str, now: datetime, facts: Mapping[str, str] | None = None,
+                 request_tags: Mapping[str, str] | None = None,
+                 resource_tags: Mapping[str, str] | None = None) -> dict[str, str | list[str]]:
+    """The condition keys of a call, both doors alike: ``aws:CurrentTime``/``aws:EpochTime`` (the
+    emulator's clock), the request's ``facts`` (``aws:SourceIp``, ``aws:SecureTransport``),
+    ``aws:RequestTag/<key>`` and ``aws:TagKeys`` for tags the call sets, and
+    ``<service>:ResourceTag/<key>`` / ``aws:ResourceTag/<key>`` for the tags the resource has."""
+    keys: dict[str, str | list[str]] = {
+        "aws:CurrentTime": now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        **(facts or {}),
+    }
+    if request_tags is not None:
+        keys.update(request_tag_keys(request_tags))
+    for key, value in (resource_tags or {}).items():
+        keys[f"{service}:ResourceTag/{key}"] = value
+        keys[f"aws:ResourceTag/{key}"] = value
+    return keys
+
+
+def request_tag_keys(tags: Mapping[str, str]) -> dict[str, str | list[str]]:
+    """``aws:TagKeys`` and ``aws:RequestTag/<key>`` of a call that sets ``tags``."""
+    return {"aws:TagKeys": list(tags), **{f"aws:RequestTag/{key}": value for key, value in tags.items()}}
+
+
+def evaluate(policy, request: AccessRequest) -> str:
+    """``Deny`` if a statement denies, else ``Allow`` if one allows, else ``NotApplicable``.
+    ``policy``: a document, or its JSON text."""
+    if not policy:
         return NOT_APPLICABLE
-    try:
-        document = json.loads(policy_text)
-    except ValueError:
-        return NOT_APPLICABLE  # stored policies are validated; a broken one grants nothing
-    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except ValueError:
+            return NOT_APPLICABLE  # stored policies are validated; a broken one grants nothing
+    statements = policy.get("Statement", []) if isinstance(policy, dict) else []
+    variables = policy.get("Version") == "2012-10-17" if isinstance(policy, dict) else False
+    values = request.condition_values()
     decision = NOT_APPLICABLE
     for statement in _as_list(statements):
-        if isinstance(statement, dict) and _applies(statement, request):
+        if isinstance(statement, dict) and _applies(statement, request, values, variables):
             if statement.get("Effect") == DENY:
                 return DENY
             if statement.get("Effect") == ALLOW:
@@ -94,18 +175,54 @@ def evaluate(policy_text: str | None, request: AccessRequest) -> str:
     return decision
 
 
+def _combined(policies, request: AccessRequest) -> str:
+    decisions = {evaluate(policy, request) for policy in policies}
+    return DENY if DENY in decisions else ALLOW if ALLOW in decisions else NOT_APPLICABLE
+
+
 def decide(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> str:
     """``Allow`` or ``Deny`` for ``request`` on a resource of ``resource_account`` governed by
-    ``policies`` (``NotApplicable``: refused because nothing grants it). The one place where a
-    caller of another account is told apart: with ``--open-accounts`` every caller counts as the
-    resource's own account (an explicit ``Deny`` still wins, as for the account itself)."""
-    decisions = {evaluate(text, request) for text in policies}
-    if DENY in decisions:
+    ``policies`` (``NotApplicable``: refused because nothing grants it). The resource side, and
+    the one place where a caller of another account is told apart: with ``--open-accounts``
+    every caller counts as the resource's own account (an explicit ``Deny`` still wins, as for
+    the account itself)."""
+    decision = _combined(policies, request)
+    if decision == DENY:
         return DENY
     own = request.principal.account == resource_account or request.principal.every_account
-    if own or ALLOW in decisions:
+    if own or decision == ALLOW:
         return ALLOW
     return NOT_APPLICABLE
+
+
+def decide_identity(request: AccessRequest, resource_account: str, identity_policies: Iterable,
+                    resource_policies: Iterable[str | None]) -> str | None:
+    """None when IAM's evaluation allows ``request`` as far as identity policies go, else why not
+    (:data:`IDENTITY_DENY`, :data:`RESOURCE_DENY`, :data:`NO_IDENTITY_ALLOW`).
+
+    Across accounts, an identity ``Allow`` is needed; the resource policy's own grant is then
+    checked by the door (:func:`require`), which ``--open-accounts`` may lift. The root of the
+    account, and service principals acting for it, are not bound by identity policies."""
+    principal = request.principal
+    if principal.is_root or principal.service:
+        return None
+    identity = _combined(identity_policies, request)
+    if identity == DENY:
+        return IDENTITY_DENY
+    resource = _combined(resource_policies, request)
+    if resource == DENY:
+        return RESOURCE_DENY
+    if identity == ALLOW:
+        return None
+    if principal.account == resource_account and resource == ALLOW:
+        return None
+    return NO_IDENTITY_ALLOW
+
+
+def refusal(request: AccessRequest, reason: str) -> AccessDeniedException:
+    """AWS's AccessDeniedException for ``request`` refused for ``reason``."""
+    return AccessDeniedException.for_action(request.principal.arn, request.action, request.resource,
+                                            reason=reason)
 
 
 def require(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> None:
@@ -113,8 +230,15 @@ def require(request: AccessRequest, resource_account: str, policies: Iterable[st
     the registry renders it as 403 DENIED)."""
     decision = decide(request, resource_account, policies)
     if decision != ALLOW:
-        raise AccessDeniedException.for_action(request.principal.arn, request.action, request.resource,
-                                               denied=decision == DENY)
+        raise refusal(request, RESOURCE_DENY if decision == DENY else NO_RESOURCE_ALLOW)
+
+
+def require_identity(request: AccessRequest, resource_account: str, identity_policies: Iterable,
+                     resource_policies: Iterable[str | None]) -> None:
+    """AWS's ``AccessDeniedException`` unless :func:`decide_identity` allows ``request``."""
+    reason = decide_identity(request, resource_account, list(identity_policies), list(resource_policies))
+    if reason is not None:
+        raise refusal(request, reason)
 
 
 def authorized(request: AccessRequest, resource_account: str, policies: Iterable[str | None]) -> bool:
@@ -128,17 +252,88 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_DEFAULT = re.compile(r"^\s*([^,\s][^,]*?)\s*,\s*'([^']*)'\s*$")
+_LITERALS = {"*": "*", "?": "?", "$": "$"}
+
+
+class _Unresolved(Exception):
+    """A policy variable whose key the request does not carry (and that has no default)."""
+
+
+def _substitute(text: str, values: dict[str, list[str]]) -> list[tuple[bool, str]]:
+    """``text`` as (literal?, piece) pairs: variables replaced by their (literal) values."""
+    pieces, last = [], 0
+    for match in _VARIABLE.finditer(text):
+        pieces.append((False, text[last:match.start()]))
+        inner = match.group(1)
+        default = _DEFAULT.match(inner)
+        key, fallback = (default.group(1), default.group(2)) if default else (inner.strip(), None)
+        if key in _LITERALS:
+            pieces.append((True, _LITERALS[key]))
+        else:
+            found = values.get(key.lower())
+            if found and len(found) == 1:
+                pieces.append((True, found[0]))
+            elif fallback is not None:
+                pieces.append((True, fallback))
+            else:
+                raise _Unresolved(key)
+        last = match.end()
+    pieces.append((False, text[last:]))
+    return pieces
+
+
+def _expand(text: str, values: dict[str, list[str]] | None) -> str | None:
+    """``text`` with its policy variables replaced (None: one has no value)."""
+    if values is None or "${" not in text:
+        return text
+    try:
+        return "".join(piece for _, piece in _substitute(text, values))
+    except _Unresolved:
+        return None
+
+
 @lru_cache(maxsize=4096)
 def _wildcard(pattern: str, ignore_case: bool) -> re.Pattern:
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(regex, re.S | (re.I if ignore_case else 0))
+    return re.compile(_regex([(False, pattern)]), re.S | (re.I if ignore_case else 0))
 
 
-def _like(pattern, value: str, ignore_case: bool = False) -> bool:
-    return isinstance(pattern, str) and bool(_wildcard(pattern, ignore_case).fullmatch(value))
+def _regex(pieces: list[tuple[bool, str]]) -> str:
+    parts = []
+    for literal, piece in pieces:
+        if literal:
+            parts.append(re.escape(piece))
+        else:
+            parts.extend(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in piece)
+    return "".join(parts)
 
 
-def _applies(statement: dict, request: AccessRequest) -> bool:
+def _like(pattern, value: str, ignore_case: bool = False, values: dict[str, list[str]] | None = None) -> bool:
+    """``*``/``?`` wildcard match of the whole ``value``; with ``values``, policy variables in
+    ``pattern`` are replaced first (their values match literally)."""
+    if not isinstance(pattern, str):
+        return False
+    if values is None or "${" not in pattern:
+        return bool(_wildcard(pattern, ignore_case).fullmatch(value))
+    try:
+        regex = _regex(_substitute(pattern, values))
+    except _Unresolved:
+        return False
+    return bool(re.fullmatch(regex, value, re.S | (re.I if ignore_case else 0)))
+
+
+def _arn_like(pattern: str, value: str, values: dict[str, list[str]] | None = None) -> bool:
+    """IAM's ARN match: each of the six colon-separated parts on its own, so a ``*`` never
+    crosses a colon (``arn:aws:ecr:*:111122223333:repository/*`` does not match another account's
+    ARN through a ``*`` in the region)."""
+    wanted, actual = pattern.split(":", 5), value.split(":", 5)
+    if len(wanted) != 6 or len(actual) != 6:
+        return False
+    return all(_like(w, a, values=values) for w, a in zip(wanted, actual, strict=True))
+
+
+def _applies(statement: dict, request: AccessRequest, values: dict[str, list[str]], variables: bool) -> bool:
     if "Principal" in statement and not _principal_matches(statement["Principal"], request.principal):
         return False
     if "NotPrincipal" in statement and _principal_matches(statement["NotPrincipal"], request.principal):
@@ -147,12 +342,15 @@ def _applies(statement: dict, request: AccessRequest) -> bool:
         return False
     if "NotAction" in statement and any(_like(a, request.action, True) for a in _as_list(statement["NotAction"])):
         return False
-    if "Resource" in statement and not any(_like(r, request.resource) for r in _as_list(statement["Resource"])):
+    known = values if variables else None
+    if "Resource" in statement and not any(_like(r, request.resource, values=known)
+                                           for r in _as_list(statement["Resource"])):
         return False
-    if "NotResource" in statement and any(_like(r, request.resource) for r in _as_list(statement["NotResource"])):
+    if "NotResource" in statement and any(_like(r, request.resource, values=known)
+                                          for r in _as_list(statement["NotResource"])):
         return False
     condition = statement.get("Condition")
-    return not condition or _conditions_hold(condition, request.condition_values())
+    return not condition or _conditions_hold(condition, values, variables)
 
 
 def _principal_matches(spec, principal: Principal) -> bool:
@@ -182,33 +380,66 @@ def _aws_principal_matches(value: str, principal: Principal) -> bool:
     root = _ROOT.match(value)
     if root:
         return root.group(1) == principal.account
-    return value == principal.arn
+    return value in (principal.arn, principal.principal_arn)
 
 
 # -- conditions ------------------------------------------------------------------------------
 
-def _conditions_hold(condition: dict, values: dict[str, list[str]]) -> bool:
+#: the condition operators IAM has (``Not`` forms, ``IfExists`` and set prefixes come on top)
+OPERATORS = (
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+    "StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
+    "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals",
+    "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
+    "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals",
+    "ArnNotLike", "Null",
+)
+
+
+def operator_known(name: str) -> bool:
+    """Whether ``name`` (``ForAnyValue:StringLikeIfExists``...) is an IAM condition operator."""
+    qualifier, _, operator = name.rpartition(":")
+    if qualifier and qualifier.lower() not in ("foranyvalue", "forallvalues"):
+        return False
+    operator = operator.removesuffix("IfExists") if operator != "Null" else operator
+    return operator in OPERATORS
+
+
+def _conditions_hold(condition: dict, values: dict[str, list[str]], variables: bool = False) -> bool:
     """Every operator block holds; within a block every key holds; a key holds when any of the
     policy's values matches (for ``Not`` operators: when none does)."""
     for operator, block in condition.items():
         if not isinstance(block, dict):
             return False
         for key, wanted in block.items():
-            if not _condition_holds(operator, values.get(key.lower()), [str(w) for w in _as_list(wanted)]):
+            texts = [_text(w) for w in _as_list(wanted)]
+            if variables:
+                texts = [t for t in (_expand(t, values) for t in texts) if t is not None]
+            if not _condition_holds(operator, values.get(key.lower()), texts):
                 return False
     return True
 
 
+def _text(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _condition_holds(operator: str, present: list[str] | None, wanted: list[str]) -> bool:
     qualifier, _, operator = operator.rpartition(":")
+    qualifier = qualifier.lower()
     if_exists = operator.endswith("IfExists")
     operator = operator.removesuffix("IfExists")
     if operator == "Null":
-        return (present is None) == (wanted[0].lower() == "true")
-    if present is None:
-        return if_exists
+        return bool(wanted) and (present is None) == (wanted[0].lower() == "true")
     negated = "Not" in operator
-    base = operator.replace("Not", "")
+    if present is None:
+        # IAM User Guide, "Condition operators" (Important): a missing key matches nothing, so a
+        # negated operator (StringNotLike, ArnNotLike...) holds; over no values, ForAllValues holds
+        # (an empty set is a subset of any set) and ForAnyValue does not
+        if qualifier:
+            return if_exists or qualifier == "forallvalues"
+        return if_exists or negated
+    base = "IpAddress" if operator == "NotIpAddress" else operator.replace("Not", "")
     test = _OPERATORS.get(base)
     if test is None:
         return False  # an operator this evaluator does not know grants nothing
@@ -217,7 +448,7 @@ def _condition_holds(operator: str, present: list[str] | None, wanted: list[str]
         matched = any(test(w, value) for w in wanted)
         return not matched if negated else matched
 
-    if qualifier.lower() == "forallvalues":
+    if qualifier == "forallvalues":
         return all(one(v) for v in present)
     return any(one(v) for v in present)
 
@@ -232,16 +463,54 @@ def _numeric(op):
     return compare
 
 
+def _instant(text: str) -> float | None:
+    """A date as IAM takes it: ISO 8601 (``2026-01-01T00:00:00Z``, or a date) or epoch seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _date(op):
+    def compare(wanted: str, value: str) -> bool:
+        a, b = _instant(value), _instant(wanted)
+        return a is not None and b is not None and op(a, b)
+
+    return compare
+
+
+def _ip(wanted: str, value: str) -> bool:
+    try:
+        return ipaddress.ip_address(value.strip()) in ipaddress.ip_network(wanted.strip(), strict=False)
+    except ValueError:
+        return False
+
+
 _OPERATORS = {
     "StringEquals": lambda w, v: w == v,
     "StringEqualsIgnoreCase": lambda w, v: w.lower() == v.lower(),
     "StringLike": lambda w, v: _like(w, v),
-    "ArnEquals": lambda w, v: w == v,
-    "ArnLike": lambda w, v: _like(w, v),
+    "ArnEquals": lambda w, v: _arn_like(w, v),
+    "ArnLike": lambda w, v: _arn_like(w, v),
     "Bool": lambda w, v: w.lower() == v.lower(),
+    "BinaryEquals": lambda w, v: w == v,
+    "IpAddress": _ip,
     "NumericEquals": _numeric(lambda a, b: a == b),
     "NumericLessThan": _numeric(lambda a, b: a < b),
     "NumericLessThanEquals": _numeric(lambda a, b: a <= b),
     "NumericGreaterThan": _numeric(lambda a, b: a > b),
     "NumericGreaterThanEquals": _numeric(lambda a, b: a >= b),
+    "DateEquals": _date(lambda a, b: a == b),
+    "DateLessThan": _date(lambda a, b: a < b),
+    "DateLessThanEquals": _date(lambda a, b: a <= b),
+    "DateGreaterThan": _date(lambda a, b: a > b),
+    "DateGreaterThanEquals": _date(lambda a, b: a >= b),
 }

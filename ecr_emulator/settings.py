@@ -126,6 +126,12 @@ class Settings:
         "", "verify SigV4 signatures of API requests against this credentials file (INI: a section per "
             "access key with aws_access_key_id, aws_secret_access_key, account, optional aws_session_token "
             "and principal_arn); off when empty")
+    # -- identity policies (IAM evaluation of every signed call; issue 19) -------------------
+    identity_policies: str = setting(
+        "", "JSON file of IAM identity policies by principal ARN (role or user; an assumed-role session "
+            "has its role's): every signed call is then evaluated as IAM does (needs --credentials-file); "
+            "off when empty", metavar="FILE")
+
     admin_token: str = setting("", "require this token (Authorization: Bearer) on the /_emulator endpoints "
                                    "that change state; off when empty")
     vuln_db: str = setting(
@@ -230,6 +236,7 @@ class Settings:
                 load_credentials(self.credentials_file)
             except ValueError as error:
                 raise SettingError(f"{describe('credentials_file')}: {error}") from None
+        self._check_identity_policies()
         if self.vuln_db and not os.path.isdir(self.vuln_db):
             raise SettingError(f"{describe('vuln_db')} must be a directory of OSV records, not {self.vuln_db!r}")
         for item in self.upstream_url:
@@ -263,6 +270,20 @@ class Settings:
     def served_regions(self) -> list[str]:
         """Every region the server answers for (sorted; the TLS certificate names them all)."""
         return sorted(known_regions() | {self.region} | set(self.extra_regions))
+
+    def _check_identity_policies(self) -> None:
+        """``--identity-policies`` needs signed callers, and a file that reads as IAM policies."""
+        if not self.identity_policies:
+            return
+        if not self.credentials_file:
+            raise SettingError(f"{describe('identity_policies')} needs {describe('credentials_file')}: only "
+                               "signed callers have a principal whose policies can be evaluated")
+        from .identity_policies import IdentityPolicies
+
+        try:
+            IdentityPolicies.load(self.identity_policies)
+        except ValueError as error:
+            raise SettingError(f"{describe('identity_policies')}: {error}") from None
 
     def organization_of(self, account: str) -> str | None:
         """The ``aws:PrincipalOrgID`` of ``account`` (``--organization ACCOUNT=ORG_ID``)."""

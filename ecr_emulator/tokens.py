@@ -64,6 +64,8 @@ class BearerClaims:
     account: str
     access: list
     expires_at: datetime
+    #: the IAM identity whose password obtained it (identity policies judge its pushes)
+    principal_arn: str = ""
 
     def allows(self, repository: str, action: str) -> bool:
         return any(name == repository and (action in actions or "*" in actions) for name, actions in self.access)
@@ -73,7 +75,7 @@ _PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "prin
                                "i": "principal_arn"}, TokenClaims)
 _DOWNLOAD = ("download", {"a": "account", "r": "region", "k": "kind", "n": "repository", "d": "digest"},
              DownloadClaims)
-_BEARER = ("bearer", {"a": "account", "s": "access"}, BearerClaims)
+_BEARER = ("bearer", {"a": "account", "s": "access", "p": "principal_arn"}, BearerClaims)
 
 
 def _b64(data: bytes) -> str:
@@ -113,7 +115,8 @@ class TokenSigner:
             raise InvalidToken(f"Your {what} is invalid.")
         try:
             data = json.loads(_unb64(payload))
-            claims = cls(**{name: data[key] for key, name in fields.items()},
+            # a claim added later (with a default) may be missing from a token issued before
+            claims = cls(**{name: data[key] for key, name in fields.items() if key in data},
                          expires_at=datetime.fromtimestamp(data["e"], tz=timezone.utc))
         except (ValueError, KeyError, TypeError):
             raise InvalidToken(f"Your {what} is invalid.") from None

@@ -45,13 +45,25 @@ class InvalidParameterException(AwsError):
 class AccessDeniedException(AwsError):
     """A request no policy grants: AWS's generic authorization error (no model shape)."""
 
-    # AWS's form ("User: <arn> is not authorized to perform: <action> on resource: <arn> because no
-    # resource-based policy allows the <action> action" / "with an explicit deny in a resource-based
-    # policy"), from the IAM user guide's "Access denied error messages" page
+    #: AWS's wording of each reason (IAM's "Troubleshoot access denied error messages"; e.g. ECR's
+    #: "... is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no
+    #: identity-based policy allows the ecr:GetAuthorizationToken action", quoted in
+    #: terraform-aws-modules/terraform-aws-iam#514, and "... on resource: arn:aws:ecr:...:repository/x
+    #: because no resource-based policy allows the ecr:InitiateLayerUpload action", in
+    #: aws-actions/amazon-ecr-login#232)
+    REASONS = {
+        "identity-deny": "with an explicit deny in an identity-based policy",
+        "resource-deny": "with an explicit deny in a resource-based policy",
+        "no-identity-allow": "because no identity-based policy allows the {action} action",
+        "no-resource-allow": "because no resource-based policy allows the {action} action",
+    }
+
     @classmethod
-    def for_action(cls, principal_arn: str, action: str, resource: str, denied: bool) -> "AccessDeniedException":
-        why = ("with an explicit deny in a resource-based policy" if denied
-               else f"because no resource-based policy allows the {action} action")
+    def for_action(cls, principal_arn: str, action: str, resource: str, denied: bool = False,
+                   reason: str | None = None) -> "AccessDeniedException":
+        """``reason``: a key of :data:`REASONS` (default: the resource side, ``denied`` or not)."""
+        reason = reason or ("resource-deny" if denied else "no-resource-allow")
+        why = cls.REASONS[reason].format(action=action)
         return cls(f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {why}")
 
 

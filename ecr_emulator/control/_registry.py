@@ -14,10 +14,13 @@ ECR = OperationRegistry("ecr")
 ECR_PUBLIC = OperationRegistry("ecr-public")
 
 
-def _locked(func):
+def _locked(func, name: str):
+    """``func`` under the lock, once the caller is authorized for operation ``name`` (identity
+    policies, when on: ``RequestContext.authorize_call``)."""
     @functools.wraps(func)
     def run(ctx, **members):
         with ctx.backend.lock:
+            ctx.authorize_call(name, members)
             return func(ctx, **members)
 
     return run
@@ -25,12 +28,12 @@ def _locked(func):
 
 def ecr(name: str):
     """Register a private-ECR operation."""
-    return lambda func: ECR.operation(name)(_locked(func)) and func
+    return lambda func: ECR.operation(name)(_locked(func, name)) and func
 
 
 def ecr_public(name: str):
     """Register an ECR Public operation."""
-    return lambda func: ECR_PUBLIC.operation(name)(_locked(func)) and func
+    return lambda func: ECR_PUBLIC.operation(name)(_locked(func, name)) and func
 
 
 def both(name: str):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import iam, secrets
 from ..awsjson import Caller
 from ..errors import RepositoryNotFoundException
+from ..identity_policies import IdentityPolicies
 from ..partitions import ecr_host
 from ..public import primary_alias
 from ..settings import Settings
@@ -33,6 +34,10 @@ class RequestContext:
     host: str
     #: ``host:port`` of the ECR Public registry for this client (``public.ecr.aws`` in aws style)
     public_host: str = ""
+    #: the identity-policies file (``--identity-policies``; None: identity policies are off)
+    identities: IdentityPolicies | None = None
+    #: condition keys the request itself carries (``aws:SourceIp``, ``aws:SecureTransport``)
+    facts: dict = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -44,7 +49,24 @@ class RequestContext:
 
     @property
     def principal(self) -> iam.Principal:
-        return iam.principal_of(self.settings, self.caller.account, self.caller.principal_arn)
+        return iam.principal_of(self.settings, self.caller.account, self.caller.principal_arn, self.identities)
+
+    def authorize_call(self, operation: str, members: dict) -> None:
+        """With identity policies, IAM's decision on the whole call before its handler runs
+        (AccessDeniedException otherwise); the cross-account resource side stays with
+        :meth:`repository` and :meth:`registry`."""
+        if self.identities is not None:
+            from .authorization import require_call
+
+            require_call(self, operation, members)
+
+    def require_identity(self, state: RegistryState, name: str, action: str) -> None:
+        """With identity policies, IAM's decision on one more ``action`` (``ecr:...``) the call needs
+        on repository ``name`` (a pull-through import, for one)."""
+        if self.identities is not None:
+            from .authorization import require_action
+
+            require_action(self, state, name, action)
 
     # -- registries and repositories, with access control --------------------------------
     def registry(self, registry_id: str | None = None, action: str = "", resource: str = "*") -> RegistryState:

@@ -21,7 +21,7 @@ from ..features.scanning.shapes import image_scan_fields
 from ..public import account_of, is_alias
 from ..store import PUBLIC, Image, Repository, archive
 from ..store import images as store
-from ..store.pull_through import UpstreamError, rule_for
+from ..store.pull_through import UpstreamError, import_actions, rule_for
 from ._registry import both, ecr, ecr_public
 from .pagination import paginate
 from .validation import invalid
@@ -157,6 +157,9 @@ def _pull_through(ctx, state, name: str, image_ids: list[dict]) -> dict[tuple, t
     would; the lock is released meanwhile). Returns the upstream failure of each image id."""
     if rule_for(state, name) is None:
         return {}
+    for image_id in image_ids:  # with identity policies, the caller imports: IAM judges it
+        for action in import_actions(state, name, image_id.get("imageTag"), image_id.get("imageDigest")):
+            ctx.require_identity(state, name, action)
     failures = {}
     with ctx.unlocked():
         for image_id in image_ids:

@@ -8,14 +8,15 @@ from ..errors import RepositoryNotFoundException
 from ._registry import both
 from .validation import invalid, merge_tags, tag_list
 
-_ARN = {
+#: a repository ARN of each service: (region, account, name)
+REPOSITORY_ARN = {
     "ecr": re.compile(r"^arn:aws[a-z-]*:ecr:([a-z0-9-]+):([0-9]{12}):repository/(.+)$"),
     "ecr-public": re.compile(r"^arn:aws[a-z-]*:ecr-public:([a-z0-9-]*):([0-9]{12}):repository/(.+)$"),
 }
 
 
 def _repository(ctx, arn: str, action: str):
-    match = _ARN[ctx.service].match(arn)
+    match = REPOSITORY_ARN[ctx.service].match(arn)
     if not match:
         # moto's text (its ECR tests assert it); not seen in a real ECR answer
         raise invalid("resourceArn", "Invalid ARN")

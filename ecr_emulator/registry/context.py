@@ -20,10 +20,12 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request
 
 from .. import iam
+from ..awsjson.errors import AccessDeniedException
 from ..errors import RepositoryNotFoundException
+from ..identity_policies import request_facts
 from ..partitions import root_arn
 from ..store import PRIVATE, Backend, RegistryState, Repository
-from ..store.pull_through import UpstreamError
+from ..store.pull_through import UpstreamError, import_actions
 from ..store.repositories import create_on_push
 from ..tokens import InvalidToken, TokenClaims
 from .errors import RegistryError, from_upstream
@@ -51,13 +53,18 @@ class RegistryContext:
     #: the IAM action the request stands for (``ecr:BatchGetImage``...), set by the dispatcher
     action: str = ""
 
+    #: ``<alias>/`` on the ECR Public registry: the part of every path before the repository name
+    prefix: str = ""
+    #: ECR Public registry writes: the account and IAM identity of the Bearer token's holder
+    holder_account: str = ""
+    holder_arn: str = ""
+
     @property
     def principal(self) -> str:
         """The account acting: the token's holder (the registry's own account with auth off)."""
-        return self.claims.principal if self.claims is not None else self.account
-
-    #: ``<alias>/`` on the ECR Public registry: the part of every path before the repository name
-    prefix: str = ""
+        if self.claims is not None:
+            return self.claims.principal
+        return self.holder_account or self.account
 
     @property
     def backend(self) -> Backend:
@@ -79,15 +86,14 @@ class RegistryContext:
         """Who is pulling: the identity the token was issued to (the account's root without auth)."""
         if self.claims is not None and self.claims.principal_arn:
             return self.claims.principal_arn
-        return root_arn(self.principal, self.region)
+        return self.holder_arn or root_arn(self.principal, self.region)
 
     def repository(self, name: str) -> Repository:
         """The repository ``name``; it must exist (see :meth:`repository_for_push`)."""
         _check_name(name)
         state = self.registry()
         repo = state.repositories.get(name)
-        if self.principal != self.account:
-            self.authorize_action(state, repo, name, self.action)
+        self.authorize_action(state, repo, name, self.action)
         if repo is None:
             raise RegistryError("NAME_UNKNOWN", RepositoryNotFoundException.named(name, self.account).message,
                                 detail={"name": name})
@@ -95,15 +101,34 @@ class RegistryContext:
 
     def may(self, repo: Repository, action: str) -> bool:
         """Whether the principal may ``action`` on ``repo`` of this registry."""
-        return self.principal == self.account or iam.authorized(
-            self._access(action, repo.arn), self.account, self.registry().policies_governing(repo))
+        try:
+            self.authorize_action(self.registry(), repo, repo.name, action)
+        except AccessDeniedException:
+            return False
+        return True
 
     def authorize_action(self, state: RegistryState, repo: Repository | None, name: str, action: str) -> None:
-        """DENIED unless the principal may ``action`` on repository ``name`` of ``state``."""
-        iam.require(self._access(action, state.repository_arn(name)), state.account, state.policies_governing(repo))
+        """DENIED unless the principal may ``action`` on repository ``name`` of ``state``: its identity
+        policies (``--identity-policies``) for the token's holder, and another account's resource
+        policies."""
+        identities = getattr(self.emulator, "identities", None)
+        if identities is None and self.principal == state.account:
+            return  # the common case, decided without building a request
+        request = self._access(action, state.repository_arn(name), repo)
+        if identities is not None and action:
+            iam.require_identity(request, state.account, identities.documents(request.principal.arn),
+                                 state.policies_governing(repo))
+        # --open-accounts (branch i16a) lifts the resource side across accounts, not identity policies
+        if self.principal != state.account and not self.emulator.settings.open_accounts:
+            iam.require(request, state.account, state.policies_governing(repo))
 
-    def _access(self, action: str, resource: str) -> iam.AccessRequest:
-        return iam.AccessRequest(iam.principal_of(self.emulator.settings, self.principal), action, resource)
+    def _access(self, action: str, resource: str, repo: Repository | None = None) -> iam.AccessRequest:
+        settings = self.emulator.settings
+        principal = iam.principal_of(settings, self.principal, self.principal_arn,
+                                     getattr(self.emulator, "identities", None))
+        keys = iam.context_keys(action.partition(":")[0], self.now, request_facts(self.request),
+                                resource_tags=repo.tags if repo is not None else None)
+        return iam.AccessRequest(principal, action, resource, keys)
 
     def repository_for_push(self, name: str) -> Repository:
         """The repository a push (upload start, manifest PUT) goes to: created, as ECR does, when
@@ -117,6 +142,11 @@ class RegistryContext:
         """The repository a manifest pull reads: under a pull-through cache rule, the image is
         fetched from the upstream first when it is not cached (or its tag is due a check)."""
         _check_name(name)
+        if getattr(self.emulator, "identities", None) is not None:  # the holder imports: IAM judges it
+            state = self.registry()
+            with self.lock:
+                for action in import_actions(state, name, tag, digest):
+                    self.authorize_action(state, state.repositories.get(name), name, action)
         try:
             self.backend.upstreams.refresh(self.registry(), name, tag, digest)
         except UpstreamError as error:

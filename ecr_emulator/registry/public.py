@@ -96,7 +96,7 @@ def _api_token(emulator, value: str, now, qualified: str | None) -> BearerClaims
     if qualified is not None:
         own = owner_of(emulator.settings, qualified) == claims.account
         access.append([qualified, list(_OWNER_ACTIONS) if own else ["pull"]])
-    return BearerClaims(claims.account, access, claims.expires_at)
+    return BearerClaims(claims.account, access, claims.expires_at, claims.principal_arn)
 
 
 def issue_token(emulator, request: Request):
@@ -108,13 +108,14 @@ def issue_token(emulator, request: Request):
                             headers={"Allow": "GET, HEAD"})
     settings, now = emulator.settings, emulator.backend.clock.now()
     expires_at = now + timedelta(hours=settings.token_hours)
-    account = ""
+    account, principal_arn = "", ""
     if request.headers.get("Authorization", "").strip():
         claims = basic_claims(emulator, request)
         if claims.kind != PUBLIC:
             raise RegistryError("DENIED", "This is a private ECR authorization token; the ECR Public registry "
                                           "needs the password of ecr-public get-login-password.")
         account, expires_at = claims.account, min(expires_at, claims.expires_at)
+        principal_arn = claims.principal_arn
     access = []
     for scope in (part for value in request.args.getlist("scope") for part in value.split()):
         kind, _, rest = scope.partition(":")
@@ -125,7 +126,7 @@ def issue_token(emulator, request: Request):
         granted = [action for action in actions.split(",") if action in allowed]
         if granted:
             access.append([name, granted])
-    token = emulator.tokens.issue_bearer(BearerClaims(account, access, expires_at))
+    token = emulator.tokens.issue_bearer(BearerClaims(account, access, expires_at, principal_arn))
     return http.respond_json({
         "token": token, "access_token": token,
         "expires_in": max(int((expires_at - now).total_seconds()), 0),
@@ -147,6 +148,7 @@ def authorize_public(emulator, request: Request, route_name: str, params: dict[s
         return RegistryContext(emulator, request, claims.account if claims else settings.account, PUBLIC_REGION,
                                PUBLIC)
     scope = _scope(qualified, request.method)
+    holder = ("", "")
     if settings.registry_auth:
         claims = _bearer(emulator, request, qualified, scope)
         needed = _WRITE_ACTIONS.get(request.method, ("pull",))
@@ -159,6 +161,8 @@ def authorize_public(emulator, request: Request, route_name: str, params: dict[s
                 message = (f"an anonymous token may not push to {qualified}: log in with the password of "
                            "ecr-public get-login-password")
             raise RegistryError("UNAUTHORIZED", message, headers=challenge(request, scope, "insufficient_scope"))
+        if needed[0] != "pull":  # a write: the token's holder acts (identity policies judge it)
+            holder = (claims.account, claims.principal_arn)
     alias, _, name = qualified.partition("/")
     account = account_of(settings, alias)
     if account is None or not name:
@@ -168,4 +172,5 @@ def authorize_public(emulator, request: Request, route_name: str, params: dict[s
     if not REPOSITORY_NAME.match(name):
         raise RegistryError("NAME_INVALID", f"invalid repository name '{qualified}'", detail={"name": qualified})
     params["name"] = name
-    return RegistryContext(emulator, request, account, PUBLIC_REGION, PUBLIC, prefix=alias + "/")
+    return RegistryContext(emulator, request, account, PUBLIC_REGION, PUBLIC, prefix=alias + "/",
+                           holder_account=holder[0], holder_arn=holder[1])

@@ -80,6 +80,11 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("blob", "DELETE"): "ecr:BatchDeleteImage",
 }
 
+#: the ECR Public registry's write endpoints and their ecr-public actions (its pulls are anonymous:
+#: no IAM action stands for them)
+PUBLIC_ACTIONS: dict[tuple[str, str], str] = {
+    key: "ecr-public:" + action.partition(":")[2] for key, action in ACTIONS.items() if key[1] not in ("GET", "HEAD")
+}
 
 def match(path: str) -> tuple[Route, dict[str, str]]:
     for route in ROUTES:
@@ -111,9 +116,10 @@ def dispatch(emulator, request: Request) -> Response:
                                 headers={"Allow": route.allow})
         if request.environ.get("ecr_emulator.public"):
             ctx = authorize_public(emulator, request, route.name, params)
+            ctx.action = PUBLIC_ACTIONS.get((route.name, request.method), "")
         else:
             ctx = authorize(emulator, request)
-        ctx.action = ACTIONS.get((route.name, request.method), "")
+            ctx.action = ACTIONS.get((route.name, request.method), "")
         return view(ctx, **params)
 
     return guarded(call)

@@ -46,6 +46,21 @@ def rule_for(state: RegistryState, name: str) -> PullThroughRule | None:
     return state.pull_through_rules[best] if best is not None else None
 
 
+def import_actions(state: RegistryState, name: str, tag: str | None, digest: str | None) -> tuple[str, ...]:
+    """The IAM actions a pull of ``name`` (``tag`` or ``digest``) needs besides the pull itself when
+    a pull-through cache rule would import it (AWS's "IAM permissions required to sync an upstream
+    registry": ``ecr:BatchImportUpstreamImage``, and ``ecr:CreateRepository`` while the repository
+    does not exist)."""
+    if rule_for(state, name) is None:
+        return ()
+    repo = state.repositories.get(name)
+    if repo is None:
+        return ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+    if repo.image_for(tag=tag, digest=digest) is None:
+        return ("ecr:BatchImportUpstreamImage",)
+    return ()
+
+
 class UpstreamError(Exception):
     """The upstream did not deliver. ``code`` is the ImageFailureCode ECR reports
     (``UpstreamAccessDenied``, ``UpstreamTooManyRequests``, ``UpstreamUnavailable``) or

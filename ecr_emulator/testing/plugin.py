@@ -22,6 +22,7 @@ pays nothing for it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +39,10 @@ OPTIONS = {
     "registry_auth": ("on: the registry requires GetAuthorizationToken's password (as ECR); off: open",
                       "on"),
     "serve_args": ("more `ecr-emulator serve` flags, e.g. --lenient-manifests", ""),
+    "credentials_file": ("the server's --credentials-file (signed mode); the fixtures' clients sign with its first "
+                         "section, ecr_emulator_client(credential=<section>) with another", ""),
+    "identity_policies": ("the server's --identity-policies file (IAM identity policies by principal ARN; needs "
+                          "the credentials file)", ""),
 }
 
 
@@ -67,6 +72,8 @@ class EmulatorOptions:
     uri_style: str
     registry_auth: bool
     serve_args: tuple[str, ...]
+    credentials_file: str = ""
+    identity_policies: str = ""
 
     @classmethod
     def of(cls, config: pytest.Config) -> "EmulatorOptions":
@@ -83,13 +90,48 @@ class EmulatorOptions:
             refuse("uri_style", "local or aws", uri_style)
         if auth.lower() not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
             refuse("registry_auth", "on or off", auth)
+        files = {}
+        for name in ("credentials_file", "identity_policies"):
+            value = _option(config, name)
+            if value:
+                value = os.path.join(str(config.rootpath), os.path.expanduser(value))  # an absolute one stays
+                if not os.path.isfile(value):
+                    refuse(name, "an existing file", value)
+            files[name] = value
+        if files["identity_policies"] and not files["credentials_file"]:
+            refuse("identity_policies", "used with --ecr-emulator-credentials-file (only signed callers have a "
+                                        "principal)", files["identity_policies"])
         return cls(account, _option(config, "region"), uri_style, auth.lower() in ("on", "1", "true", "yes"),
-                   tuple(shlex.split(_option(config, "serve_args"))))
+                   tuple(shlex.split(_option(config, "serve_args"))), **files)
 
     def flags(self) -> list[str]:
         flags = ["--no-access-log", "--account", self.account, "--region", self.region,
                  "--uri-style", self.uri_style, *self.serve_args]
+        if self.credentials_file:
+            flags += ["--credentials-file", self.credentials_file]
+        if self.identity_policies:
+            flags += ["--identity-policies", self.identity_policies]
         return flags if self.registry_auth else [*flags, "--no-registry-auth"]
+
+    def credential(self, section: str | None) -> dict[str, str]:
+        """boto3's key arguments for ``section`` of the credentials file (its first one when None);
+        without a credentials file, {} (the account is then the access key id)."""
+        if not self.credentials_file:
+            if section is not None:
+                raise ValueError("credential= needs --ecr-emulator-credentials-file")
+            return {}
+        import configparser
+
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(self.credentials_file, encoding="utf-8")
+        name = section if section is not None else parser.sections()[0]
+        if not parser.has_section(name):
+            raise ValueError(f"no section [{name}] in {self.credentials_file}")
+        entry = parser[name]
+        keys = {"aws_access_key_id": entry["aws_access_key_id"], "aws_secret_access_key": entry["aws_secret_access_key"]}
+        if entry.get("aws_session_token"):
+            keys["aws_session_token"] = entry["aws_session_token"]
+        return keys
 
 
 def _post(url: str, body: dict | None = None) -> dict:
@@ -180,14 +222,17 @@ def _ecr_emulator_fresh_state(request):
 @pytest.fixture
 def ecr_emulator_client(ecr_emulator_url, ecr_emulator_options):
     """``ecr_emulator_client("ecr", account="111111111111", region="eu-west-1")``: a boto3 client
-    of the emulator acting as another account or region (the access key id is the account)."""
+    of the emulator acting as another account or region (the access key id is the account); with
+    a credentials file, ``ecr_emulator_client("ecr", credential="reader")`` signs with that section's
+    keys (the default: its first section)."""
     import boto3
 
-    def make(service: str = "ecr", *, account: str | None = None, region: str | None = None, **kwargs):
+    def make(service: str = "ecr", *, account: str | None = None, region: str | None = None,
+             credential: str | None = None, **kwargs):
+        keys = {"aws_access_key_id": account or ecr_emulator_options.account, "aws_secret_access_key": "ecr-emulator",
+                **ecr_emulator_options.credential(credential)}
         return boto3.client(service, endpoint_url=ecr_emulator_url,
-                            region_name=region or ecr_emulator_options.region,
-                            aws_access_key_id=account or ecr_emulator_options.account,
-                            aws_secret_access_key="ecr-emulator", **kwargs)
+                            region_name=region or ecr_emulator_options.region, **{**keys, **kwargs})
 
     return make
 

@@ -138,3 +138,49 @@ def test_the_readme_examples_pass(pytester):
     pytester.makepyfile(**{f"test_readme_{i}": block for i, block in enumerate(blocks)})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+def test_identity_policies_through_the_plugin_options(pytester):
+    pytester.makefile("", credentials="""
+[root]
+aws_access_key_id = AKIAROOTEXAMPLE00001
+aws_secret_access_key = root-secret
+account = 111122223333
+
+[reader]
+aws_access_key_id = ASIAREADEREXAMPLE001
+aws_secret_access_key = reader-secret
+account = 111122223333
+principal_arn = arn:aws:sts::111122223333:assumed-role/reader/ci
+""")
+    pytester.makefile(".json", policies='''{"arn:aws:iam::111122223333:role/reader": [{"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "ecr:DescribeImages"],
+                       "Resource": "*"}]}]}''')
+    pytester.makeini("""
+[pytest]
+ecr_emulator_credentials_file = credentials
+ecr_emulator_identity_policies = policies.json
+""")
+    pytester.makepyfile(test_least_privilege='''
+import pytest
+from botocore.exceptions import ClientError
+
+def test_the_root_pushes_and_the_reader_only_reads(ecr_emulator_ecr, ecr_emulator_client, ecr_emulator_push_image):
+    ecr_emulator_ecr.create_repository(repositoryName="team/app")        # the first section: the root
+    ecr_emulator_push_image("team/app", "v1")
+    reader = ecr_emulator_client("ecr", credential="reader")
+    assert reader.describe_images(repositoryName="team/app")["imageDetails"]
+    with pytest.raises(ClientError) as info:
+        reader.create_repository(repositoryName="team/other")
+    assert "because no identity-based policy allows the ecr:CreateRepository action" in str(info.value)
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_identity_policies_without_a_credentials_file_is_a_usage_error(pytester):
+    pytester.makefile(".json", policies="{}")
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ecr-emulator-identity-policies", "policies.json")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*ecr_emulator_identity_policies*credentials-file*"])
