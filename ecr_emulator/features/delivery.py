@@ -120,9 +120,12 @@ class Delivery:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 answer = self._client(account, region).put_events(Entries=[_entry(e) for e in waiting])
-                failed = [e for e, result in zip(waiting, answer.get("Entries", ())) if result.get("ErrorCode")]
+                results = answer.get("Entries", ())
+                if len(results) != len(waiting):
+                    raise ValueError(f"PutEvents answered {len(results)} entries for {len(waiting)}")
+                failed = [e for e, result in zip(waiting, results, strict=True) if result.get("ErrorCode")]
                 problem = "; ".join(sorted({f"{r.get('ErrorCode')}: {r.get('ErrorMessage')}"
-                                            for r in answer.get("Entries", ()) if r.get("ErrorCode")}))
+                                            for r in results if r.get("ErrorCode")}))
             except Exception as error:  # noqa: BLE001 -- connection refused, 5xx, bad answer: retried
                 failed, problem = waiting, f"{type(error).__name__}: {error}"
             with self._lock:
