@@ -79,8 +79,11 @@ class Record:
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def render(self) -> dict:
-        identity = {"type": _identity_type(self.arn), "principalId": _principal_id(self.account, self.arn),
-                    "arn": self.arn, "accountId": self.account}
+        if self.arn:
+            identity = {"type": _identity_type(self.arn), "principalId": _principal_id(self.account, self.arn),
+                        "arn": self.arn, "accountId": self.account}
+        else:  # refused before the credentials were read
+            identity = {"type": "Unknown", "accountId": self.account}
         if self.access_key:
             identity["accessKeyId"] = self.access_key
         record = {

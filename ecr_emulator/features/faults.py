@@ -203,7 +203,9 @@ class Faults:
             raise error
 
     # -- the registry: a WSGI middleware in front of it ------------------------------------
-    def middleware(self, app):
+    def middleware(self, app, emulator_=None):
+        """``app`` behind the registry rules; the answers they give instead of the registry are
+        told to ``emulator_``'s registry observers (the call log shows them)."""
         def serve(environ, start_response):
             path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
             if not self._rules or _is_control_plane(environ, path, method) or _is_admin(path):
@@ -213,7 +215,10 @@ class Faults:
                 return app(environ, start_response)
             _wait(rule)
             if rule.status is not None:
-                return _registry_error(rule)(environ, start_response)
+                response = _registry_error(rule)
+                if emulator_ is not None:
+                    _observe(emulator_, environ, response)
+                return response(environ, start_response)
             if rule.resetAfterBytes is not None:
                 return _cut(app(environ, start_response), rule.resetAfterBytes)
             return app(environ, start_response)
@@ -245,6 +250,20 @@ def _registry_error(rule: Rule):
     return response
 
 
+def _observe(emulator_, environ, response) -> None:
+    from werkzeug.wrappers import Request
+
+    from ..registry.errors import RegistryError
+    from ..registry.routes import match
+
+    request = Request(environ)
+    try:
+        route, params = match(request.path)
+    except RegistryError:
+        return
+    emulator_.observe_registry(request, route, params, None, response)
+
+
 def _cut(chunks, limit: int):
     """The answer's body up to ``limit`` bytes, then ConnectionAbortedError: the server resets
     the connection at once (the server contract; werkzeug and gunicorn close it). 0: before
@@ -266,7 +285,7 @@ def _cut(chunks, limit: int):
 def install(emulator_) -> None:
     faults = emulator_.faults = Faults()
     emulator_.protocol.interceptors.append(faults.intercept)
-    emulator_.wrap(faults.middleware)
+    emulator_.wrap(lambda app: faults.middleware(app, emulator_))
     emulator_.backend.events.subscribe(StateReset, lambda _event: faults.clear())
 
 

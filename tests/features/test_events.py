@@ -10,19 +10,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecr_emulator import mock_ecr
-from ecr_emulator.testing.scan_images import dpkg_status, image_of, layer, os_release
 
-from .helpers import OTHER, SOURCE, replication_policy
+from .helpers import OTHER, SOURCE, debian_image, replication_policy
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 ENVELOPE = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
-
-
-def debian_image():
-    """Debian 12 with a glibc the demo feed knows a HIGH vulnerability of."""
-    return image_of([layer({"etc/os-release": os_release("debian", "12", "Debian GNU/Linux 12 (bookworm)"),
-                            "var/lib/dpkg/status": dpkg_status([("libc6", "2.36-9+deb12u1", "glibc"),
-                                                                ("bash", "5.2.15-2+b2")])})])
 
 
 @pytest.fixture
