@@ -13,7 +13,9 @@ action (``GET /v2/``, the token endpoint) are not recorded.
 
 The log keeps the last ``--call-log-size`` records (``ECR_EMULATOR_CALL_LOG_SIZE``) and is
 emptied by a reset. Layer bytes (UploadLayerPart's ``layerPartBlob``) are left out of
-``requestParameters``, as CloudTrail leaves them out. A write call (not Describe/Get/List/
+``requestParameters``, as CloudTrail leaves them out, and parameters or response elements over
+100 KiB of JSON are recorded as null (CloudTrail's events are bounded too); responses are kept
+for write calls only. A write call (not Describe/Get/List/
 BatchGet/BatchCheck) of a private registry is also raised as EventBridge's
 ``AWS API Call via CloudTrail`` event, with its record as ``detail``.
 """
@@ -38,6 +40,9 @@ from ..store.events import StateReset
 from .events import API_CALL, iso_z, parse_time
 
 EVENT_VERSION = "1.08"
+#: requestParameters / responseElements larger than this (as JSON) are recorded as null, as
+#: CloudTrail leaves out what exceeds its event size (bounds the log's memory: 4 MiB manifests)
+MAX_ELEMENT_BYTES = 100 * 1024
 SOURCES = {"ecr": "ecr.amazonaws.com", "ecr-public": "ecr-public.amazonaws.com"}
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "BatchGet", "BatchCheck")
 
@@ -166,6 +171,7 @@ class CallLog:
         if params is not None and dropped:
             params = {k: v for k, v in params.items() if k not in dropped}
         response = call.result if call.error is None and not is_read_only(call.operation) else None
+        params, response = _bounded(params), _bounded(response)
         record = Record(
             self.clock.now(), service, call.operation, caller.region if caller else "", account,
             caller.principal_arn if caller else "", caller.access_key if caller else None,
@@ -195,6 +201,19 @@ class CallLog:
                         _registry_parameters(request, route, params, account), _request_id(response),
                         error_code, error_message)
         self.add(record, private=not public)
+
+
+def _bounded(element):
+    """``element``, or None when its JSON is over :data:`MAX_ELEMENT_BYTES` (strings are
+    measured first: a big one is a manifest, and needs no encoding to be refused)."""
+    if not element:
+        return element
+    if any(isinstance(v, str) and len(v) > MAX_ELEMENT_BYTES for v in element.values()):
+        return None
+    try:
+        return element if len(json.dumps(element, default=str)) <= MAX_ELEMENT_BYTES else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _registry_principal(ctx) -> str:
