@@ -121,6 +121,7 @@ def test_push_scan_and_delete_reach_an_sqs_queue_through_eventbridge(moto_url, q
         counts = ecr.describe_image_scan_findings(repositoryName="app", imageId={"imageTag": "v1"})[
             "imageScanFindings"]["findingSeverityCounts"]
         assert scan["detail"]["finding-severity-counts"] == counts and counts.get("HIGH")
+        skopeo("copy", "--src-tls-verify=false", "--src-creds", creds, f"docker://{uri}:v1", f"oci:{tmp_path / 'out'}:v1")
         ecr.batch_delete_image(repositoryName="app", imageIds=[{"imageTag": "v1"}])
         delete = events.wait_for("ECR Image Action", detail={"action-type": "DELETE"})
         assert delete["detail"]["image-digest"] == image.digest
@@ -153,6 +154,10 @@ def test_push_scan_and_delete_reach_an_sqs_queue_through_eventbridge(moto_url, q
         names = calls.names()
         for name in ("InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "PutImage"):
             assert name in names, names
+        pulled = calls.list(["BatchGetImage", "GetDownloadUrlForLayer"])
+        assert {r["eventName"] for r in pulled} == {"BatchGetImage", "GetDownloadUrlForLayer"}
+        assert {r["requestParameters"]["layerDigest"] for r in pulled if r["eventName"] == "GetDownloadUrlForLayer"} \
+            == set(image.blobs)
         (put,) = calls.list("PutImage")
         assert put["requestParameters"]["imageTag"] == "v1" and put["eventSource"] == "ecr.amazonaws.com"
         assert put["userIdentity"]["accountId"] == "123456789012"

@@ -10,7 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecr_emulator import mock_ecr
+from ecr_emulator.testing import ServerProcess, checked_client
+from ecr_emulator.testing.images import make_image
 
+from ..registry.client import Registry, authorization_token
 from .helpers import OTHER, SOURCE, debian_image, replication_policy
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -193,3 +196,27 @@ def test_wait_for_names_what_was_raised_when_nothing_matches(mock):
     with pytest.raises(AssertionError, match="CreateRepository"):
         mock.events.wait_for("ECR Image Scan", timeout=0.2)
 
+
+
+def test_a_pull_through_fetch_raises_a_pull_through_cache_action_success_or_failed():
+    with ServerProcess("--no-access-log", "--no-registry-auth") as upstream:
+        checked_client("ecr", upstream.url).create_repository(repositoryName="library/alpine")
+        image = make_image("upstream")
+        Registry(upstream.url).push_image("library/alpine", image, "3.20")
+        with mock_ecr(registry=True, upstream_url=(f"public.ecr.aws={upstream.url}",)) as mock:
+            mock.client().create_pull_through_cache_rule(ecrRepositoryPrefix="ecr-public",
+                                                         upstreamRegistryUrl="public.ecr.aws")
+            registry = Registry(mock.registry_url, authorization_token(mock.client()))
+            accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+            assert registry.get("/v2/ecr-public/library/alpine/manifests/3.20", headers=accept).status_code == 200
+            assert registry.get("/v2/ecr-public/library/alpine/manifests/9.9", headers=accept).status_code == 404
+            ok, failed = mock.events.list("ECR Pull Through Cache Action")
+    arn = f"arn:aws:ecr:us-east-1:{SOURCE}:repository/ecr-public/library/alpine"
+    assert_envelope(ok, "ECR Pull Through Cache Action")
+    assert ok["resources"] == [arn] == failed["resources"]
+    assert ok["detail"] == {"rule-version": "1", "sync-status": "SUCCESS", "ecr-repository-prefix": "ecr-public",
+                            "repository-name": "ecr-public/library/alpine", "upstream-registry-url": "public.ecr.aws",
+                            "image-tag": "3.20", "image-digest": image.digest}
+    assert (failed["detail"]["sync-status"], failed["detail"]["image-tag"], failed["detail"]["failure-code"]) == (
+        "FAILED", "9.9", "ImageNotFound")
+    assert failed["detail"]["failure-reason"]
