@@ -35,6 +35,8 @@ class TokenClaims:
     principal: str = ""
     #: the IAM identity the token was issued to (pull-time update exclusions look at it)
     principal_arn: str = ""
+    #: the access key id that asked for it (the call log's ``userIdentity.accessKeyId``)
+    access_key: str = ""
 
     def __post_init__(self) -> None:
         if not self.principal:
@@ -70,7 +72,7 @@ class BearerClaims:
 
 
 _PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "principal",
-                               "i": "principal_arn"}, TokenClaims)
+                               "i": "principal_arn", "x": "access_key"}, TokenClaims)
 _DOWNLOAD = ("download", {"a": "account", "r": "region", "k": "kind", "n": "repository", "d": "digest"},
              DownloadClaims)
 _BEARER = ("bearer", {"a": "account", "s": "access"}, BearerClaims)
@@ -113,7 +115,9 @@ class TokenSigner:
             raise InvalidToken(f"Your {what} is invalid.")
         try:
             data = json.loads(_unb64(payload))
-            claims = cls(**{name: data[key] for key, name in fields.items()},
+            # a member absent from the payload takes its default (tokens issued before it existed);
+            # a required one absent is a TypeError: not a token of ours
+            claims = cls(**{name: data[key] for key, name in fields.items() if key in data},
                          expires_at=datetime.fromtimestamp(data["e"], tz=timezone.utc))
         except (ValueError, KeyError, TypeError):
             raise InvalidToken(f"Your {what} is invalid.") from None

@@ -81,14 +81,17 @@ class Record:
     error_code: str | None = None
     error_message: str | None = None
     response: Any = None
+    #: the caller's account when it is not the registry's (a registry request of another account)
+    caller_account: str | None = None
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def render(self) -> dict:
+        caller = self.caller_account or self.account
         if self.arn:
-            identity = {"type": _identity_type(self.arn), "principalId": _principal_id(self.account, self.arn),
-                        "arn": self.arn, "accountId": self.account}
+            identity = {"type": _identity_type(self.arn), "principalId": _principal_id(caller, self.arn),
+                        "arn": self.arn, "accountId": caller}
         else:  # refused before the credentials were read
-            identity = {"type": "Unknown", "accountId": self.account}
+            identity = {"type": "Unknown", "accountId": caller}
         if self.access_key:
             identity["accessKeyId"] = self.access_key
         record = {
@@ -196,10 +199,12 @@ class CallLog:
         error_code = error_message = None
         if response.status_code >= 400:
             error_code, error_message = _oci_error(response)
-        record = Record(self.clock.now(), "ecr-public" if public else "ecr", event_name, region, account, arn, None,
-                        request.remote_addr or "", request.headers.get("User-Agent", ""),
-                        _registry_parameters(request, route, params, account), _request_id(response),
-                        error_code, error_message)
+        claims = getattr(ctx, "claims", None)
+        record = Record(self.clock.now(), "ecr-public" if public else "ecr", event_name, region, account, arn,
+                        getattr(claims, "access_key", "") or None, request.remote_addr or "",
+                        request.headers.get("User-Agent", ""), _registry_parameters(request, route, params, account),
+                        _request_id(response), error_code, error_message,
+                        caller_account=getattr(ctx, "principal", None) if ctx is not None else None)
         self.add(record, private=not public)
 
 

@@ -162,6 +162,7 @@ def test_push_scan_and_delete_reach_an_sqs_queue_through_eventbridge(moto_url, q
         assert put["requestParameters"]["imageTag"] == "v1" and put["eventSource"] == "ecr.amazonaws.com"
         assert put["userIdentity"]["accountId"] == "123456789012"
         assert put["userIdentity"]["arn"] == "arn:aws:iam::123456789012:root"
+        assert put["userIdentity"]["accessKeyId"] == "123456789012"  # the key that got the registry token
 
 
 def test_delivery_failures_are_retried_counted_and_never_block_a_push(tmp_path):
