@@ -167,3 +167,20 @@ def test_the_new_endpoints_sit_behind_the_admin_guards(guarded, url):
         assert requests.get(url + path, timeout=10, headers={"Origin": "http://evil.example"}).status_code == 403
     assert requests.post(url + "/_emulator/faults", json=rule, timeout=10,
                          headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+
+
+def test_mock_ecr_has_the_same_faults_and_call_log():
+    from ecr_emulator import mock_ecr
+
+    with mock_ecr(registry=True) as mock:
+        mock.faults.add(operation="GetAuthorizationToken", error="ThrottlingException", count=2)
+        ecr = mock.client(config=Config(retries={"mode": "standard"}))
+        assert ecr.get_authorization_token()["ResponseMetadata"]["RetryAttempts"] == 2
+        ecr.create_repository(repositoryName="app")
+        mock.faults.add(path="/v2/app/blobs/uploads/", method="POST", status=503, count=1)
+        registry = Registry(mock.registry_url, authorization_token(ecr))
+        assert [registry.post("/v2/app/blobs/uploads/").status_code for _ in range(2)] == [503, 202]
+        assert [(r["eventName"], r.get("errorCode")) for r in mock.calls.list()] == [
+            ("GetAuthorizationToken", "ThrottlingException"), ("GetAuthorizationToken", "ThrottlingException"),
+            ("GetAuthorizationToken", None), ("CreateRepository", None), ("GetAuthorizationToken", None),
+            ("InitiateLayerUpload", "UNAVAILABLE"), ("InitiateLayerUpload", None)]
