@@ -26,7 +26,7 @@ import json
 import threading
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -37,7 +37,7 @@ from ..admin import admin_route, bad_request, emulator
 from ..awsjson.identity import principal_arn
 from ..awsjson.services import load_service
 from ..store.events import StateReset
-from .events import API_CALL, iso_z, parse_time
+from .events import API_CALL, ECR, LazyEvent, envelope, iso_z, parse_time
 
 EVENT_VERSION = "1.08"
 #: requestParameters / responseElements larger than this (as JSON) are recorded as null, as
@@ -83,9 +83,12 @@ class Record:
     response: Any = None
     #: the caller's account when it is not the registry's (a registry request of another account)
     caller_account: str | None = None
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: made at the first render (most records are never read: a uuid per call is measurable)
+    event_id: str | None = None
 
     def render(self) -> dict:
+        if self.event_id is None:
+            self.event_id = str(uuid.uuid4())
         caller = self.caller_account or self.account
         if self.arn:
             identity = {"type": _identity_type(self.arn), "principalId": _principal_id(caller, self.arn),
@@ -137,10 +140,8 @@ class CallLog:
         with self._lock:
             self._records.append(record)
         if self._publish is not None and private and not is_read_only(record.event_name):
-            from .events import ECR, envelope
-
-            self._publish(envelope(API_CALL, record.render(), account=record.account, region=record.region,
-                                   now=record.time, source=ECR))
+            self._publish(LazyEvent(API_CALL, ECR, iso_z(record.time), lambda: envelope(
+                API_CALL, record.render(), account=record.account, region=record.region, now=record.time)))
 
     def list(self, names: list[str], sources: list[str], since: str | None, until: str | None) -> list[dict]:
         with self._lock:
@@ -178,7 +179,7 @@ class CallLog:
         record = Record(
             self.clock.now(), service, call.operation, caller.region if caller else "", account,
             caller.principal_arn if caller else "", caller.access_key if caller else None,
-            request.remote_addr or "", request.headers.get("User-Agent", ""), params, call.request_id,
+            request.remote_addr or "", request.environ.get("HTTP_USER_AGENT", ""), params, call.request_id,
             call.error.error_code if call.error is not None else None,
             call.error.message if call.error is not None else None, response)
         self.add(record, private=service == "ecr")
@@ -202,23 +203,33 @@ class CallLog:
         claims = getattr(ctx, "claims", None)
         record = Record(self.clock.now(), "ecr-public" if public else "ecr", event_name, region, account, arn,
                         getattr(claims, "access_key", "") or None, request.remote_addr or "",
-                        request.headers.get("User-Agent", ""), _registry_parameters(request, route, params, account),
+                        request.environ.get("HTTP_USER_AGENT", ""),
+                        _registry_parameters(request, route, params, account),
                         _request_id(response), error_code, error_message,
                         caller_account=getattr(ctx, "principal", None) if ctx is not None else None)
         self.add(record, private=not public)
 
 
 def _bounded(element):
-    """``element``, or None when its JSON is over :data:`MAX_ELEMENT_BYTES` (strings are
-    measured first: a big one is a manifest, and needs no encoding to be refused)."""
+    """``element``, or None when its strings add up to more than :data:`MAX_ELEMENT_BYTES`
+    (a manifest is what makes a call big; walking the few members costs less than encoding)."""
     if not element:
         return element
-    if any(isinstance(v, str) and len(v) > MAX_ELEMENT_BYTES for v in element.values()):
-        return None
-    try:
-        return element if len(json.dumps(element, default=str)) <= MAX_ELEMENT_BYTES else None
-    except (TypeError, ValueError):
-        return None
+    budget = MAX_ELEMENT_BYTES
+    pending = [element]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            budget -= len(value)
+            if budget < 0:
+                return None
+        elif isinstance(value, dict):
+            budget -= len(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            budget -= len(value)
+            pending.extend(value)
+    return element
 
 
 def _registry_principal(ctx) -> str:

@@ -20,6 +20,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from ..store.events import StateReset
+from .events import render
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ class Delivery:
         self._sleep = threading.Event()  # set by a reset: a backoff wait ends at once
 
     # -- the sink of the event log ---------------------------------------------------------
-    def submit(self, event: dict) -> None:
-        """Queue ``event`` for delivery; never blocks (a full queue drops it, counted)."""
+    def submit(self, event) -> None:
+        """Queue ``event`` (a dict or a ``LazyEvent``) for delivery; never blocks (a full queue
+        drops it, counted)."""
         self._start()
         with self._lock:
             self._pending += 1
@@ -57,7 +59,7 @@ class Delivery:
             with self._lock:
                 self._pending -= 1
                 self._counts["dropped"] += 1
-            log.warning("EventBridge delivery queue is full: event %s dropped", event["id"])
+            log.warning("EventBridge delivery queue is full: an event was dropped")
 
     def stats(self) -> dict:
         with self._lock:
@@ -100,7 +102,7 @@ class Delivery:
                 except queue.Empty:
                     break
             try:
-                current = [event for generation, event in batch if generation == self._generation]
+                current = [render(event) for generation, event in batch if generation == self._generation]
                 by_bus: dict[tuple[str, str], list[dict]] = {}
                 for event in current:
                     by_bus.setdefault((event["account"], event["region"]), []).append(event)

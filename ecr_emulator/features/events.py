@@ -79,18 +79,48 @@ def parse_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+class LazyEvent:
+    """An event made when first read (the CloudTrail events of write calls: most are never read,
+    and making one costs about as much as the call's own bookkeeping). Filters use the header."""
+
+    __slots__ = ("detail_type", "source", "time", "_make", "_event")
+    _lock = threading.Lock()
+
+    def __init__(self, detail_type: str, source: str, time: str, make: Callable[[], dict]) -> None:
+        self.detail_type, self.source, self.time = detail_type, source, time
+        self._make: Callable[[], dict] | None = make
+        self._event: dict | None = None
+
+    def render(self) -> dict:
+        with self._lock:
+            if self._event is None:
+                self._event, self._make = self._make(), None
+            return self._event
+
+
+def render(event: dict | LazyEvent) -> dict:
+    return event.render() if isinstance(event, LazyEvent) else event
+
+
+def _header(event: dict | LazyEvent) -> tuple[str, str, str]:
+    if isinstance(event, LazyEvent):
+        return event.detail_type, event.source, event.time
+    return event["detail-type"], event["source"], event["time"]
+
+
 class EventLog:
-    """The events raised so far (the last ``limit``), and the sinks that get each new one."""
+    """The events raised so far (the last ``limit``), and the sinks that get each new one (an
+    event is a dict, or a :class:`LazyEvent`: sinks call :func:`render`)."""
 
     def __init__(self, limit: int) -> None:
-        self._events: deque[dict] = deque(maxlen=max(limit, 1))
+        self._events: deque[dict | LazyEvent] = deque(maxlen=max(limit, 1))
         self._lock = threading.Lock()
-        self._sinks: list[Callable[[dict], None]] = []
+        self._sinks: list[Callable[[dict | LazyEvent], None]] = []
 
-    def add_sink(self, sink: Callable[[dict], None]) -> None:
+    def add_sink(self, sink: Callable[[dict | LazyEvent], None]) -> None:
         self._sinks.append(sink)
 
-    def publish(self, event: dict) -> None:
+    def publish(self, event: dict | LazyEvent) -> None:
         with self._lock:
             self._events.append(event)
         for sink in self._sinks:
@@ -100,10 +130,13 @@ class EventLog:
              since: str | None = None, until: str | None = None) -> list[dict]:
         with self._lock:
             events = list(self._events)
-        return [e for e in events
-                if (not detail_types or e["detail-type"] in detail_types)
-                and (not sources or e["source"] in sources)
-                and (since is None or e["time"] >= since) and (until is None or e["time"] <= until)]
+        found = []
+        for event in events:
+            detail_type, source, time = _header(event)
+            if (not detail_types or detail_type in detail_types) and (not sources or source in sources) \
+                    and (since is None or time >= since) and (until is None or time <= until):
+                found.append(render(event))
+        return found
 
     def clear(self) -> None:
         with self._lock:
