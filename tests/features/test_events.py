@@ -51,6 +51,13 @@ def test_a_push_and_a_delete_raise_image_actions_as_aws_documents_them(mock):
     assert delete["detail"] == {"result": "SUCCESS", "repository-name": "app", "image-digest": image.digest,
                                 "action-type": "DELETE", "image-tag": "v1"}
 
+    other = mock.push("app", "v2", files={"a.txt": b"deleted through the registry"})
+    registry = Registry(mock.registry_url, authorization_token(ecr))
+    assert registry.delete(f"/v2/app/manifests/{other.digest}").status_code == 202
+    assert mock.events.list("ECR Image Action")[-1]["detail"] == {
+        "result": "SUCCESS", "repository-name": "app", "image-digest": other.digest, "action-type": "DELETE",
+        "image-tag": "v2"}
+
 
 def test_put_image_and_untagging_raise_events_too_and_the_clock_is_the_emulators(mock):
     ecr = mock.client()
