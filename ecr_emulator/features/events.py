@@ -12,7 +12,8 @@ What raises what (private registries only: AWS documents no event for ECR Public
   destination's account and region (SUCCESS, or FAILED when it could not be copied);
 - a pull-through cache fetch: ``ECR Pull Through Cache Action`` (sync-status SUCCESS/FAILED);
 - a basic scan that completed or failed: ``ECR Image Scan``; an enhanced scan's first result:
-  Inspector's ``Inspector2 Scan`` INITIAL_SCAN_COMPLETE (source ``aws.inspector2``);
+  Inspector's ``Inspector2 Finding`` for each finding, then ``Inspector2 Scan``
+  INITIAL_SCAN_COMPLETE (source ``aws.inspector2``);
 - PutRegistryScanningConfiguration changing the frequency of repositories while the registry
   scans ENHANCED: ``ECR Scan Resource Change`` SCAN_FREQUENCY_CHANGE;
 - an image archived or restored: ``ECR Image Action`` (``ECR Referrer Action`` for a
@@ -53,6 +54,7 @@ PULL_THROUGH_ACTION = "ECR Pull Through Cache Action"
 REFERRER_ACTION = "ECR Referrer Action"
 SCAN_RESOURCE_CHANGE = "ECR Scan Resource Change"
 INSPECTOR_SCAN = "Inspector2 Scan"
+INSPECTOR_FINDING = "Inspector2 Finding"
 API_CALL = "AWS API Call via CloudTrail"
 #: the pushes that are image pushes to AWS (replicas and pull-through copies have events of their own)
 PUSH_DOORS = ("registry", "api")
@@ -77,6 +79,40 @@ def parse_time(value: str) -> datetime:
     """An ISO 8601 time (``Z`` or an offset; none: UTC); ValueError if it is not one."""
     moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def inspector_time(moment: datetime) -> str:
+    """``Dec 3, 2021, 6:02:30 PM``: the form of the times in Inspector's finding events."""
+    moment = moment.astimezone(timezone.utc)
+    hour = moment.hour % 12 or 12
+    return f"{moment:%b} {moment.day}, {moment.year}, {hour}:{moment:%M:%S} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def _inspector_form(value):
+    """Inspector's event form of an ``EnhancedImageScanFinding`` member: no nulls, its times."""
+    if isinstance(value, dict):
+        return {k: _inspector_form(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_inspector_form(v) for v in value]
+    if isinstance(value, datetime):
+        return inspector_time(value)
+    return value
+
+
+def inspector_finding(finding, scan, repo, image) -> dict:
+    """The ``detail`` of Inspector's ``Inspector2 Finding`` event (the enhanced scanning page):
+    the finding as DescribeImageScanFindings shows it, with Inspector's names for the score."""
+    from .scanning.shapes import enhanced_finding
+
+    detail = enhanced_finding(finding, scan, repo, image)
+    score, details = detail.pop("score", None), detail.pop("scoreDetails", None)
+    if score is not None:
+        detail["inspectorScore"] = score
+        cvss = dict(details["cvss"])
+        detail["inspectorScoreDetails"] = {"adjustedCvss": {**cvss, "cvssSource": cvss.get("scoreSource")}}
+    for resource in detail["resources"]:
+        resource.update(partition="N/A", region="N/A")  # as in AWS's example
+    return _inspector_form(detail)
 
 
 class LazyEvent:
@@ -233,6 +269,10 @@ class EcrEvents:
                       "image-tags": list(image.tags)}
             self._publish(IMAGE_SCAN, detail, repo.account, repo.region, [repo.arn])
         elif scan.status in (scans.COMPLETE, scans.ACTIVE):
+            for finding in scan.findings:  # Inspector reports each finding created, then the scan
+                detail = inspector_finding(finding, scan, repo, image)
+                self._publish(INSPECTOR_FINDING, detail, repo.account, repo.region,
+                              [detail["resources"][0]["id"]], source=INSPECTOR)
             # Inspector names the repository by its ARN, and counts a TOTAL
             detail = {"scan-status": "INITIAL_SCAN_COMPLETE", "repository-name": repo.arn,
                       "finding-severity-counts": {**severity_counts, "TOTAL": len(scan.findings)},

@@ -130,6 +130,19 @@ def test_enhanced_scanning_raises_the_scan_resource_change_and_inspectors_scan_e
     total = detail["finding-severity-counts"].pop("TOTAL")
     assert total == sum(detail["finding-severity-counts"].values()) > 0
     assert not mock.events.list("ECR Image Scan")  # basic scanning's event is not sent for enhanced scans
+    findings = mock.events.list("Inspector2 Finding")
+    assert len(findings) == total
+    described = ecr.describe_image_scan_findings(repositoryName="prod-api", imageId={"imageDigest": image.digest})[
+        "imageScanFindings"]["enhancedFindings"]
+    assert sorted(f["detail"]["findingArn"] for f in findings) == sorted(f["findingArn"] for f in described)
+    first = findings[0]
+    assert_envelope(first, "Inspector2 Finding", source="aws.inspector2")
+    assert first["resources"] == [f"{arn}/{image.digest}"]
+    detail = first["detail"]
+    assert detail["type"] == "PACKAGE_VULNERABILITY" and detail["status"] == "ACTIVE"
+    assert detail["resources"][0]["details"]["awsEcrContainerImage"]["imageHash"] == image.digest
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d\d:\d\d [AP]M", detail["firstObservedAt"])
+    assert detail["inspectorScore"] == detail["inspectorScoreDetails"]["adjustedCvss"]["score"]
 
 
 def test_replication_raises_a_replication_action_in_the_destination(mock):
