@@ -185,6 +185,25 @@ def test_archiving_raises_an_update_storage_class_image_action(mock):
                                "artifact-media-type": "application/vnd.oci.image.config.v1+json"}
 
 
+def test_a_referrer_moving_with_its_subject_raises_a_referrer_action(mock):
+    ecr = mock.client()
+    ecr.create_repository(repositoryName="app")
+    subject = mock.push("app", "v1", image=make_image("subject", layers=1))
+    signature = mock.push("app", None, image=make_image("sig", layers=1, subject=subject.descriptor(),
+                                                         artifact_type="application/vnd.cncf.notary.signature"))
+    ecr.update_image_storage_class(repositoryName="app", imageId={"imageTag": "v1"}, targetStorageClass="ARCHIVE")
+    (referrer,) = mock.events.list("ECR Referrer Action")
+    assert_envelope(referrer, "ECR Referrer Action")
+    assert referrer["detail"]["image-digest"] == signature.digest
+    assert referrer["detail"]["artifact-media-type"] == "application/vnd.cncf.notary.signature"
+    assert referrer["detail"]["target-storage-class"] == "ARCHIVE"
+    mock.advance_clock(days=1)
+    ecr.update_image_storage_class(repositoryName="app", imageId={"imageTag": "v1"}, targetStorageClass="STANDARD")
+    restored = mock.events.list("ECR Image Action")[-1]["detail"]
+    assert (restored["target-storage-class"], restored["image-digest"]) == ("STANDARD", subject.digest)
+    assert restored["last-activated-at"].endswith("Z")
+
+
 def test_write_calls_raise_cloudtrail_events_and_read_calls_do_not(mock):
     ecr = mock.client()
     ecr.create_repository(repositoryName="app")
