@@ -70,11 +70,16 @@ def _wait(what: str, read: Callable[[], list[dict]], accept: Callable[[dict], bo
         time.sleep(0.05)
 
 
-class EmulatorEvents:
-    """The EventBridge events the emulator raised (``GET /_emulator/events``)."""
+class _EndpointClient:
+    """``Client("http://127.0.0.1:5000")`` (a server; ``admin_token=`` with ``--admin-token``), or
+    ``Client(fetch)`` with a :data:`Fetch` (``flask_fetch`` for an in-process emulator)."""
 
-    def __init__(self, fetch: Fetch) -> None:
-        self._fetch = fetch
+    def __init__(self, target: Fetch | str, admin_token: str | None = None) -> None:
+        self._fetch = http_fetch(target.rstrip("/"), admin_token) if isinstance(target, str) else target
+
+
+class EmulatorEvents(_EndpointClient):
+    """The EventBridge events the emulator raised (``GET /_emulator/events``)."""
 
     def list(self, detail_type: str | list[str] | None = None, *, source: str | None = None,
              since: str | None = None) -> list[dict]:
@@ -103,11 +108,8 @@ class EmulatorEvents:
                      lambda event: _matches(event["detail"], detail or {}), count, timeout, self.list)
 
 
-class EmulatorCalls:
+class EmulatorCalls(_EndpointClient):
     """The CloudTrail-style call log (``GET /_emulator/calls``)."""
-
-    def __init__(self, fetch: Fetch) -> None:
-        self._fetch = fetch
 
     def list(self, event_name: str | list[str] | None = None, *, event_source: str | None = None,
              since: str | None = None) -> list[dict]:
@@ -129,13 +131,10 @@ class EmulatorCalls:
                      timeout, self.list)[0]
 
 
-class EmulatorFaults:
+class EmulatorFaults(_EndpointClient):
     """Fault rules (``/_emulator/faults``): ``add(operation="GetAuthorizationToken",
     error="ThrottlingException", count=2)`` or ``add(path="/v2/app/blobs/uploads/",
     method="POST", status=503, count=1)``."""
-
-    def __init__(self, fetch: Fetch) -> None:
-        self._fetch = fetch
 
     def add(self, **rule) -> dict:
         status, body = self._fetch("POST", "/_emulator/faults", rule)

@@ -16,9 +16,8 @@ import boto3
 import pytest
 import requests
 
-from ecr_emulator.testing import ServerProcess, checked_client
+from ecr_emulator.testing import EmulatorCalls, EmulatorEvents, ServerProcess, checked_client
 from ecr_emulator.testing.images import write_oci_layout
-from ecr_emulator.testing.observe import EmulatorCalls, EmulatorEvents, http_fetch
 
 from ..features.helpers import debian_image
 from ..registry.client import authorization_token, password_of
@@ -102,7 +101,7 @@ def test_push_scan_and_delete_reach_an_sqs_queue_through_eventbridge(moto_url, q
     sqs, queue_url = queue
     with ServerProcess("--no-access-log", "--eventbridge-endpoint", moto_url) as server:
         ecr = checked_client("ecr", server.url)
-        events, calls = EmulatorEvents(http_fetch(server.url)), EmulatorCalls(http_fetch(server.url))
+        events, calls = EmulatorEvents(server.url), EmulatorCalls(server.url)
         uri = ecr.create_repository(repositoryName="app", imageScanningConfiguration={"scanOnPush": True})[
             "repository"]["repositoryUri"]
         with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
