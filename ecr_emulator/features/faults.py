@@ -37,6 +37,7 @@ from flask import jsonify
 
 from ..admin import admin_route, bad_request, emulator, json_body
 from ..awsjson.errors import AwsError
+from ..awsjson.services import load_service
 from ..store.events import StateReset
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,9 @@ def parse_rule(body: dict, rule_id: str) -> Rule:
     if rule.operation is not None:
         if rule.service not in (None, "ecr", "ecr-public"):
             raise BadRule('service must be "ecr" or "ecr-public"')
+        if not any(rule.operation in load_service(name).operation_names
+                   for name in ((rule.service,) if rule.service else ("ecr", "ecr-public"))):
+            raise BadRule(f"{rule.operation} is not an operation of {rule.service or 'ecr or ecr-public'}")
         if rule.method is not None or rule.resetAfterBytes is not None:
             raise BadRule('"method" and "resetAfterBytes" are for registry rules (with a "path")')
         if rule.error is None and rule.latencyMs is None:

@@ -113,6 +113,8 @@ def test_reset_after_bytes_cuts_the_answer(url, ecr, ecr_faults):
 @pytest.mark.parametrize("rule, problem", [
     ({}, "either"),
     ({"operation": "X", "path": "/v2/"}, "either"),
+    ({"operation": "GetAuthorisationToken", "error": "ThrottlingException"}, "not an operation"),
+    ({"operation": "GetRegistryCatalogData", "service": "ecr", "error": "ThrottlingException"}, "not an operation"),
     ({"operation": "GetAuthorizationToken"}, "error"),
     ({"operation": "GetAuthorizationToken", "error": "Bad Name"}, "error"),
     ({"operation": "GetAuthorizationToken", "error": "ThrottlingException", "count": 0}, "count"),
