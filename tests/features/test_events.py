@@ -259,3 +259,15 @@ def test_a_pull_through_fetch_raises_a_pull_through_cache_action_success_or_fail
     assert (failed["detail"]["sync-status"], failed["detail"]["image-tag"], failed["detail"]["failure-code"]) == (
         "FAILED", "9.9", "ImageNotFound")
     assert failed["detail"]["failure-reason"]
+
+
+def test_the_plugin_fixtures_see_a_push_to_the_session_server(ecr_emulator_ecr, ecr_emulator_push_image, ecr_events,
+                                                              ecr_calls):
+    ecr_emulator_ecr.create_repository(repositoryName="fixtures")
+    image = ecr_emulator_push_image("fixtures", "v1", files={"a.txt": b"fixture"})
+    event = ecr_events.wait_for("ECR Image Action", detail={"action-type": "PUSH", "image-tag": "v1"})
+    assert event["detail"]["image-digest"] == image.digest
+    assert ecr_events.delivery() is None  # no --eventbridge-endpoint
+    put = ecr_calls.wait_for("PutImage", parameters={"repositoryName": "fixtures", "imageTag": "v1"})
+    assert put["eventSource"] == "ecr.amazonaws.com" and put["readOnly"] is False
+    assert ecr_calls.names()[:2] == ["CreateRepository", "GetAuthorizationToken"]
