@@ -47,7 +47,12 @@ class Emulator:
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
         self.public_ports: frozenset[str] = frozenset()
         self._closers: list = []
+        #: ``observer(request, route, params, ctx, response)`` after each registry request
+        #: (``registry/routes.py``); route/ctx are None when the request got no further
+        self.registry_observers: list = []
         self.flask = self._flask_app()
+        #: the WSGI app below the emulator's middlewares (:meth:`wrap`)
+        self._wsgi = self._dispatch
         install_features(self)
 
     def _context(self, request: Request, service) -> RequestContext:
@@ -126,9 +131,25 @@ class Emulator:
             return False
         return environ.get("SERVER_PORT") in self.public_ports
 
+    def observe_registry(self, request, route, params, ctx, response) -> None:
+        for observer in self.registry_observers:
+            try:
+                observer(request, route, params, ctx, response)
+            except Exception:  # noqa: BLE001 -- an observer's bug must not change the answer
+                logging.getLogger(__name__).exception("registry observer %r failed", observer)
+
+    def wrap(self, middleware) -> None:
+        """Put ``middleware(app) -> app`` (WSGI) in front of the registry and the emulator's
+        endpoints (features: fault injection). The AWS JSON door has its own interceptors
+        (``protocol.interceptors``), which ``mock_ecr``'s in-process path also runs."""
+        self._wsgi = middleware(self._wsgi)
+
     def __call__(self, environ, start_response):
         if self.is_public(environ):
             environ["ecr_emulator.public"] = True
+        return self._wsgi(environ, start_response)
+
+    def _dispatch(self, environ, start_response):
         request = Request(environ)
         if self.protocol.handles(request):
             return self.protocol(request)(environ, start_response)

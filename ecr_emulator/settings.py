@@ -208,6 +208,19 @@ class Settings:
         32 << 20, "largest control-plane request body in bytes (larger: 413 ValidationException, unread)",
         cli=False, above=0)
 
+    # -- what tests observe: events, the call log (features/events.py, calls.py, delivery.py) --
+    eventbridge_endpoint: str = setting(
+        "", "send ECR's EventBridge events with PutEvents to this EventBridge-compatible endpoint (e.g. "
+            "moto_server or LocalStack: http://127.0.0.1:4566), on the default bus of each event's account "
+            "and region; off when empty", metavar="URL")
+    eventbridge_credentials: str = setting(
+        "", "ACCESS_KEY_ID:SECRET_ACCESS_KEY that signs the PutEvents calls; default: the event's account "
+            "as access key id (LocalStack maps it to that account) and secret 'test'", cli=False)
+    event_log_size: int = setting(10000, "events GET /_emulator/events keeps (the oldest go first)",
+                                  cli=False, at_least=1)
+    call_log_size: int = setting(10000, "calls and registry requests GET /_emulator/calls keeps (the oldest "
+                                        "go first)", cli=False, at_least=1)
+
     def __post_init__(self) -> None:
         for f in fields(self):
             choices = f.metadata.get("choices")
@@ -244,6 +257,11 @@ class Settings:
             if not sep or not registry.strip() or not url.strip().startswith(("http://", "https://")):
                 raise SettingError(f"{describe('upstream_url')}: {item!r} is not REGISTRY=URL with an "
                                    "http:// or https:// URL")
+        if self.eventbridge_endpoint and not self.eventbridge_endpoint.startswith(("http://", "https://")):
+            raise SettingError(f"{describe('eventbridge_endpoint')} must be an http:// or https:// URL, "
+                               f"not {self.eventbridge_endpoint!r}")
+        if self.eventbridge_credentials and ":" not in self.eventbridge_credentials:
+            raise SettingError(f"{describe('eventbridge_credentials')} takes ACCESS_KEY_ID:SECRET_ACCESS_KEY")
         if not is_region(self.region):
             raise SettingError(f"{describe('region')} must be a region name such as us-east-1, not {self.region!r}")
         for name in self.extra_regions:

@@ -35,6 +35,8 @@ class TokenClaims:
     principal: str = ""
     #: the IAM identity the token was issued to (pull-time update exclusions look at it)
     principal_arn: str = ""
+    #: the access key id that asked for it (the call log's ``userIdentity.accessKeyId``)
+    access_key: str = ""
 
     def __post_init__(self) -> None:
         if not self.principal:
@@ -72,7 +74,7 @@ class BearerClaims:
 
 
 _PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "principal",
-                               "i": "principal_arn"}, TokenClaims)
+                               "i": "principal_arn", "x": "access_key"}, TokenClaims)
 _DOWNLOAD = ("download", {"a": "account", "r": "region", "k": "kind", "n": "repository", "d": "digest"},
              DownloadClaims)
 _BEARER = ("bearer", {"a": "account", "s": "access", "p": "principal_arn"}, BearerClaims)
@@ -115,7 +117,8 @@ class TokenSigner:
             raise InvalidToken(f"Your {what} is invalid.")
         try:
             data = json.loads(_unb64(payload))
-            # a claim added later (with a default) may be missing from a token issued before
+            # a member absent from the payload takes its default (tokens issued before it existed);
+            # a required one absent is a TypeError: not a token of ours
             claims = cls(**{name: data[key] for key, name in fields.items() if key in data},
                          expires_at=datetime.fromtimestamp(data["e"], tz=timezone.utc))
         except (ValueError, KeyError, TypeError):

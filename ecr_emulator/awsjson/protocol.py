@@ -1,7 +1,11 @@
 """The AWS JSON 1.1 request path: one ordered list of small steps.
 
-target -> content type -> JSON body -> input shape -> handler -> output shape, and every
-failure on the way rendered once, by :func:`error_response`.
+target -> content type -> JSON body -> authentication -> interceptors -> input shape ->
+handler -> output shape, and every failure on the way rendered once, by :func:`error_response`.
+
+Each request is a :class:`Call`, filled in as the steps learn about it. Interceptors (fault
+injection) see it once the caller is known and may raise an :class:`AwsError` instead of the
+handler's answer; observers (the call log) see it whole once it is answered, errors included.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -49,6 +54,24 @@ def error_response(error: AwsError, request_id: str) -> Response:
     return Response(body, status=status, headers=headers)
 
 
+@dataclass
+class Call:
+    """One control-plane request, as far as the protocol got with it."""
+
+    request: Request
+    request_id: str
+    service: Service | None = None
+    operation: str = ""
+    #: the JSON body as sent (once it was read and parsed)
+    params: Any = None
+    #: who called (``Caller``), once authenticated
+    caller: Any = None
+    status: int = 200
+    error: AwsError | None = None
+    #: the answer's members, on success
+    result: dict | None = None
+
+
 class AwsJsonProtocol:
     """Answers ``POST /`` requests that carry an ``X-Amz-Target`` header."""
 
@@ -56,6 +79,10 @@ class AwsJsonProtocol:
         self._make_context = make_context
         self.max_body = max_body
         self._by_prefix: dict[str, tuple[Service, OperationRegistry]] = {}
+        #: ``interceptor(call)`` before the handler: may raise an AwsError to answer instead
+        self.interceptors: list[Callable[[Call], None]] = []
+        #: ``observer(call)`` once the call is answered (must not raise; a failure is logged)
+        self.observers: list[Callable[[Call], None]] = []
 
     def add_service(self, service: Service, registry: OperationRegistry) -> None:
         self._by_prefix[service.target_prefix] = (service, registry)
@@ -74,18 +101,28 @@ class AwsJsonProtocol:
     def answer(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body of the answer to ``request`` (the in-process ``mock_ecr``
         hands them to botocore as they are, without a WSGI response in between)."""
-        request_id = str(uuid.uuid4())
+        call = Call(request, str(uuid.uuid4()))
         try:
-            body = self._dispatch(request)
+            call.result = self._dispatch(call)
+            answer = 200, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": call.request_id}, \
+                json.dumps(call.result).encode()
         except AwsError as error:
-            return _error_answer(error, request_id)
+            call.error = error
         except Exception:  # a bug: report it, never pretend
             log.exception("unhandled error in %s", request.headers.get("X-Amz-Target"))
-            return _error_answer(InternalFailure("The emulator failed to process the request."), request_id)
-        return 200, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id}, \
-            json.dumps(body).encode()
+            call.error = InternalFailure("The emulator failed to process the request.")
+        if call.error is not None:
+            answer = _error_answer(call.error, call.request_id)
+        call.status = answer[0]
+        for observer in self.observers:
+            try:
+                observer(call)
+            except Exception:  # noqa: BLE001 -- an observer's bug must not change the answer
+                log.exception("call observer %r failed", observer)
+        return answer
 
-    def _dispatch(self, request: Request) -> dict[str, Any]:
+    def _dispatch(self, call: Call) -> dict[str, Any]:
+        request = call.request
         target = request.headers.get("X-Amz-Target", "")
         if not target:
             raise UnknownOperationException("The request has no X-Amz-Target header naming an operation.")
@@ -99,9 +136,14 @@ class AwsJsonProtocol:
             raise UnknownOperationException(
                 f"Content-Type '{content_type}' is not supported; send application/x-amz-json-1.1."
             )
+        call.service, call.operation = service, name
         raw = _read_body(request, self.max_body)
         context = self._make_context(request, service)  # authenticates: before anything is parsed
-        members = parse_input(operation.input_shape, _json(raw))
+        call.caller = getattr(context, "caller", None)
+        call.params = _json(raw)
+        for interceptor in self.interceptors:
+            interceptor(call)
+        members = parse_input(operation.input_shape, call.params)
         if registry.get(name) is None:
             raise NotImplementedOperationException(
                 f"{service.name}:{name} is not implemented by ecr-emulator yet "

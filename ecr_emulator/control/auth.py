@@ -13,7 +13,7 @@ def _token(ctx, registry: str):
     and another account's only as far as its policies grant the caller."""
     expires_at = ctx.now + timedelta(hours=ctx.settings.token_hours)
     claims = TokenClaims(registry, ctx.caller.region, ctx.kind, expires_at, ctx.caller.account,
-                         ctx.caller.principal_arn)
+                         ctx.caller.principal_arn, ctx.caller.access_key or "")
     return ctx.tokens.authorization_token(claims), expires_at
 
 

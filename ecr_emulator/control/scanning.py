@@ -21,6 +21,7 @@ from ..errors import (
 )
 from ..features.scanning.shapes import basic_finding, enhanced_finding, ordered, scan_status, severity_counts
 from ..store import archive, scans
+from ..store.events import ScanningConfigured
 from ._registry import ecr
 from .images import image_id_failure, resolve
 from .pagination import paginate
@@ -54,7 +55,8 @@ def put_registry_scanning_configuration(ctx, scan_type=None, rules=None):
         if not rule.get("repositoryFilters"):
             raise invalid("rules.repositoryFilters", "Member must have at least one repository filter")
         rule["repositoryFilters"] = [dict(f) for f in rule["repositoryFilters"]]
-    state.scanning = scans.ScanningConfiguration(scan_type, rules)
+    previous, state.scanning = state.scanning, scans.ScanningConfiguration(scan_type, rules)
+    ctx.backend.events.emit(ScanningConfigured(state, previous))
     return {"registryScanningConfiguration": _configuration(state)}
 
 

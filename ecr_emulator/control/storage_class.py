@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from ..errors import ImageNotFoundException, ImageStorageClassUpdateNotSupportedException, InvalidParameterException
 from ..store import archive
+from ..store.events import StorageClassChanged
 from ._registry import ecr
 from .images import image_id_failure, resolve
 
@@ -28,14 +29,20 @@ def update_image_storage_class(ctx, repository_name, image_id, target_storage_cl
     current = archive.status(image, now)
     if target_storage_class == archive.ARCHIVE:
         archive.check_archive(repo, image, now)
-        archive.archive(repo, image, now)
+        _tell(ctx, repo, archive.archive(repo, image, now), archive.ARCHIVE)
     elif current == archive.ACTIVE:
         raise ImageStorageClassUpdateNotSupportedException(
             f"The image with digest '{image.digest}' in the repository with name '{repo.name}' is already "
             "in the STANDARD storage class.")
     elif current == archive.ARCHIVED:
         delay = timedelta(minutes=ctx.settings.archive_restore_minutes)
-        archive.restore(repo, image, completes_at=now + delay)
+        _tell(ctx, repo, archive.restore(repo, image, completes_at=now + delay), archive.STANDARD)
     image_id = {"imageDigest": image.digest, **({"imageTag": image_id["imageTag"]} if image_id.get("imageTag") else {})}
     return {"registryId": repo.account, "repositoryName": repo.name, "imageId": image_id,
             "imageStatus": archive.status(image, now)}
+
+
+def _tell(ctx, repo, moved, storage_class: str) -> None:
+    """Tell the features (EventBridge's UPDATE_STORAGE_CLASS events) which images moved."""
+    for image in moved:
+        ctx.backend.events.emit(StorageClassChanged(repo, image, storage_class))

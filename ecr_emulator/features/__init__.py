@@ -9,12 +9,26 @@ subscribes to the store's events (``backend.events``) and schedules periodic wor
 
 from __future__ import annotations
 
-from . import collector, lifecycle, persistence, pull_through, replication, scanning, signing
+from . import (
+    calls,
+    collector,
+    delivery,
+    events,
+    faults,
+    lifecycle,
+    persistence,
+    pull_through,
+    replication,
+    scanning,
+    signing,
+)
 
-#: ``install(emulator)`` of every feature, in order (persistence last: it restores the saved
-#: state once the others are subscribed)
-INSTALLERS: list = [pull_through.install, scanning.install, replication.install, signing.install,
-                    lifecycle.install, collector.install, persistence.install]
+#: ``install(emulator)`` of every feature, in order (the event log first: the call log and the
+#: EventBridge delivery feed on it; persistence last: it restores the saved state once the
+#: others are subscribed)
+INSTALLERS: list = [events.install, calls.install, delivery.install, faults.install, pull_through.install,
+                    scanning.install, replication.install, signing.install, lifecycle.install, collector.install,
+                    persistence.install]
 
 
 def install(emulator) -> None:

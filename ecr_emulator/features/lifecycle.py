@@ -17,6 +17,7 @@ from ..errors import InvalidParameterException
 from ..lifecycle.plan import EXPIRE, plan
 from ..lifecycle.policy import parse
 from ..store import archive
+from ..store.events import StorageClassChanged
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,12 @@ def apply(backend, repo, now) -> dict[str, list[str]]:
         if image is None:
             continue
         if decision.action == EXPIRE:
-            backend.delete_image(repo, image.digest)
+            backend.delete_image(repo, image.digest, door="lifecycle")
             done["expired"].append(image.digest)
         else:  # an image that went with an earlier one (a referrer, an index's manifest) is counted too
             if not archive.is_archived(image):
-                archive.archive(repo, image, now, linked)
+                for moved in archive.archive(repo, image, now, linked):
+                    backend.events.emit(StorageClassChanged(repo, moved, archive.ARCHIVE))
             done["transitioned"].append(image.digest)
     repo.lifecycle_evaluated_at = now
     return done

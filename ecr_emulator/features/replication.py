@@ -33,6 +33,7 @@ from ..errors import AwsError, ImageAlreadyExistsException
 from ..iam import AccessRequest, Principal, authorized
 from ..store import PRIVATE, ImageDeleted, ImagePushed, TagRemoved
 from ..store import backfills as bf
+from ..store.events import ImageReplicated
 from ..store.images import link_blob, parents_of, referrers_of
 from ..store.model import Image, RegistryState, Repository, repository_arn
 from ..store.replication import COMPLETE, FAILED, IN_PROGRESS, destinations_for, rule_matches, set_status
@@ -134,11 +135,14 @@ def replicate(backend, source: Repository, image: Image, tag: str | None, destin
     except ReplicationFailed as failure:
         log.info("replication of %s@%s to %s failed: %s", source.name, image.digest, destination, failure)
         set_status(image, destination, FAILED, failure.code)
+        backend.events.emit(ImageReplicated(source, image, tag, destination["registryId"], destination["region"],
+                                            failure.code))
         result.update(status=FAILED, failureCode=failure.code)
         if image.children:
             result["subImageFailureCodes"] = failure.sub_codes
         return result
     set_status(image, destination, COMPLETE)
+    backend.events.emit(ImageReplicated(source, image, tag, destination["registryId"], destination["region"]))
     if image.children:
         result["subImageFailureCodes"] = []
     return result

@@ -28,7 +28,7 @@ from ..store import DigestMismatch
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
 #: OCI error code -> (HTTP status, default message). The codes of the OCI distribution
-#: spec, plus Distribution's RANGE_INVALID / PAGINATION_NUMBER_INVALID / UNKNOWN and a
+#: spec, plus Distribution's RANGE_INVALID / PAGINATION_NUMBER_INVALID / UNAVAILABLE / UNKNOWN and a
 #: NOT_FOUND for paths that name no endpoint.
 ERRORS: dict[str, tuple[int, str]] = {
     "BLOB_UNKNOWN": (404, "blob unknown to registry"),
@@ -46,6 +46,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "DENIED": (403, "requested access to the resource is denied"),
     "UNSUPPORTED": (405, "the operation is unsupported"),
     "TOOMANYREQUESTS": (429, "too many requests"),
+    # Distribution's answer while it cannot serve (fault injection answers it too)
+    "UNAVAILABLE": (503, "service unavailable"),
     "TAG_INVALID": (400, "manifest tag did not match URI"),
     "RANGE_INVALID": (416, "invalid content range"),
     "PAGINATION_NUMBER_INVALID": (400, "invalid number of results requested"),

@@ -107,9 +107,13 @@ def guarded(call: Callable[[], Response]) -> Response:
 
 
 def dispatch(emulator, request: Request) -> Response:
-    """Match, authorize (Basic on the private listener, Bearer on the public one: ``public.py``), view."""
+    """Match, authorize (Basic on the private listener, Bearer on the public one: ``public.py``),
+    view; then tell the emulator's registry observers (the call log) what was asked and answered."""
+    seen: dict = {}
+
     def call() -> Response:
         route, params = match(request.path)
+        seen.update(route=route, params=params)
         view = route.view(request.method)
         if view is None:
             raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on {route.name} endpoints",
@@ -120,6 +124,9 @@ def dispatch(emulator, request: Request) -> Response:
         else:
             ctx = authorize(emulator, request)
             ctx.action = ACTIONS.get((route.name, request.method), "")
+        seen["ctx"] = ctx
         return view(ctx, **params)
 
-    return guarded(call)
+    response = guarded(call)
+    emulator.observe_registry(request, seen.get("route"), seen.get("params", {}), seen.get("ctx"), response)
+    return response

@@ -18,7 +18,7 @@ from datetime import datetime
 from . import gc, images
 from .blobs import BlobStore, UploadSessions
 from .clock import Clock
-from .events import Events, ImageDeleted, ImagePushed, TagRemoved
+from .events import Events, ImageDeleted, ImagePushed, StateReset, TagRemoved
 from .locking import CountingLock
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
 from .pull_through import Upstreams
@@ -116,3 +116,4 @@ class Backend:
             self.blobs.clear()
             self.uploads.clear()
             self.clock.reset()
+            self.events.emit(StateReset())

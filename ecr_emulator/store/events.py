@@ -37,7 +37,8 @@ class ImagePushed:
 class ImageDeleted:
     repo: Repository
     image: Image
-    #: who deleted it: ``""`` (a user, through either door) or ``replication`` (delete replication)
+    #: who deleted it: ``""`` (a user, through either door), ``replication`` (delete replication)
+    #: or ``lifecycle`` (a lifecycle policy expired it)
     door: str = ""
 
 
@@ -60,6 +61,68 @@ class ScanStarted:
     repo: Repository
     image: Image
     scan: ImageScan
+
+
+@dataclass(frozen=True)
+class ScanFinished:
+    """``scan`` of ``image`` ended (``scan.status``: COMPLETE, ACTIVE, FAILED, UNSUPPORTED_IMAGE...)
+    and its result is recorded (``features/scanning``)."""
+
+    repo: Repository
+    image: Image
+    scan: ImageScan
+
+
+@dataclass(frozen=True)
+class ImageReplicated:
+    """Replication of ``image`` (tagged ``tag``) of ``source`` to the registry of ``account`` in
+    ``region`` was attempted: ``failure`` is None when it arrived, else the failure code."""
+
+    source: Repository
+    image: Image
+    tag: str | None
+    account: str
+    region: str
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class PullThroughSynced:
+    """A pull-through cache rule fetched (or failed to fetch) ``tag``/``digest`` of repository
+    ``name`` from its upstream; ``failure``/``reason`` are set when it failed."""
+
+    account: str
+    region: str
+    name: str
+    prefix: str
+    upstream_registry_url: str
+    tag: str | None
+    digest: str | None
+    failure: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StorageClassChanged:
+    """``image`` moved to ``storage_class`` (ARCHIVE, or STANDARD once a restore started)."""
+
+    repo: Repository
+    image: Image
+    storage_class: str
+
+
+@dataclass(frozen=True)
+class ScanningConfigured:
+    """PutRegistryScanningConfiguration replaced ``state.scanning``; ``previous`` is the
+    configuration it had (``scans.ScanningConfiguration``)."""
+
+    state: object
+    previous: object
+
+
+@dataclass(frozen=True)
+class StateReset:
+    """Everything was forgotten (``Backend.reset``): features drop what they keep besides the store."""
 
 
 class Events:

@@ -13,6 +13,7 @@ _EXPORTS = {
     "ContractViolation": ".contract", "check_response": ".contract", "checked_client": ".contract",
     "ServerProcess": ".server", "mock_ecr": ".mock", "MockEcr": ".mock",
     "ImagePusher": ".push", "build_image": ".push", "PushError": ".push",
+    "EmulatorEvents": ".observe", "EmulatorCalls": ".observe", "EmulatorFaults": ".observe",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__ = exports(__name__, _EXPORTS)

@@ -105,12 +105,13 @@ def checked_client(service: str, endpoint_url: str, *, account: str = "123456789
     """A boto3 client whose every response is checked by :func:`check_response`.
 
     The access key id is the account (12 digits), which is how the emulator tells
-    accounts apart, unless ``access_key`` names another one.
+    accounts apart, unless ``access_key`` names another one. No retries, unless a ``config``
+    says otherwise (the fault-injection tests choose boto3's retry modes).
     """
+    config = kwargs.pop("config", None) or Config(retries={"max_attempts": 1})
     client = boto3.client(
         service, endpoint_url=endpoint_url, region_name=region,
-        aws_access_key_id=access_key or account, aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}), **kwargs,
+        aws_access_key_id=access_key or account, aws_secret_access_key=secret, config=config, **kwargs,
     )
     client.meta.events.register("after-call", _after_call)
     return client

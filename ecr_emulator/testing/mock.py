@@ -349,6 +349,27 @@ class MockEcr:
         """Forget everything, as ``POST /_emulator/reset``."""
         self.emulator.backend.reset()
 
+    @property
+    def events(self):
+        """The EventBridge events raised so far: the plugin's ``ecr_events`` (``.list()``, ``.wait_for()``)."""
+        from .observe import EmulatorEvents, flask_fetch
+
+        return EmulatorEvents(flask_fetch(self.emulator.flask, self.emulator.settings.admin_token))
+
+    @property
+    def calls(self):
+        """The CloudTrail-style call log: the plugin's ``ecr_calls`` (``.list()``, ``.names()``)."""
+        from .observe import EmulatorCalls, flask_fetch
+
+        return EmulatorCalls(flask_fetch(self.emulator.flask, self.emulator.settings.admin_token))
+
+    @property
+    def faults(self):
+        """Fault rules: the plugin's ``ecr_faults`` (``.add(...)``, ``.list()``, ``.clear()``)."""
+        from .observe import EmulatorFaults, flask_fetch
+
+        return EmulatorFaults(flask_fetch(self.emulator.flask, self.emulator.settings.admin_token))
+
     def advance_clock(self, seconds: float = 0, *, minutes: float = 0, hours: float = 0,
                       days: float = 0) -> datetime:
         """Move the emulator's clock forward (push times, token expiry); returns the new time."""

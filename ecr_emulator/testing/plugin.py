@@ -1,6 +1,6 @@
 """The pytest plugin (entry point ``pytest11``, so installing ecr-emulator is enough).
 
-Fixtures (all prefixed ``ecr_emulator_``; see ``pytest --fixtures``):
+Fixtures (prefixed ``ecr_emulator_``, and the three ``ecr_*`` the issue names; see ``pytest --fixtures``):
 
 - ``ecr_emulator_server`` / ``ecr_emulator_url`` / ``ecr_emulator_registry``: one real
   ``ecr-emulator serve`` per test session (per pytest-xdist worker) on a free loopback port;
@@ -8,7 +8,9 @@ Fixtures (all prefixed ``ecr_emulator_``; see ``pytest --fixtures``):
   bound to it;
 - ``ecr_emulator_login``: registry host and ``AWS`` / password, as ``docker login`` takes them;
 - ``ecr_emulator_clock``: the emulator's clock (``advance(days=31)``);
-- ``ecr_emulator_push_image``: push a synthetic image through the registry API in one line.
+- ``ecr_emulator_push_image``: push a synthetic image through the registry API in one line;
+- ``ecr_events`` / ``ecr_calls`` / ``ecr_faults``: the EventBridge events the emulator raised
+  (with a wait-for helper), its CloudTrail-style call log, and fault rules (``testing/observe.py``).
 
 Every test that uses the server starts from an empty emulator (reset before the test), unless
 it is marked ``@pytest.mark.ecr_emulator_keep_state``. Options (command line or ini): account,
@@ -282,3 +284,33 @@ def ecr_emulator_push_image(ecr_emulator_url, ecr_emulator_ecr, ecr_emulator_opt
         return data["authorizationToken"] if ecr_emulator_options.registry_auth else None
 
     return ImagePusher(ecr_emulator_url, authorization)
+
+
+# -- what the emulator saw and did --------------------------------------------------------
+@pytest.fixture
+def ecr_events(ecr_emulator_url):
+    """The EventBridge events the emulator raised since the test's reset (``GET /_emulator/events``):
+    ``.list("ECR Image Action")``, ``.wait_for("ECR Image Scan", detail={"scan-status": "COMPLETE"})``
+    (scans and replication run in the background), ``.delivery()`` (with ``--eventbridge-endpoint``)."""
+    from .observe import EmulatorEvents, http_fetch
+
+    return EmulatorEvents(http_fetch(ecr_emulator_url))
+
+
+@pytest.fixture
+def ecr_calls(ecr_emulator_url):
+    """The CloudTrail-style log of every control-plane call and registry request since the test's
+    reset (``GET /_emulator/calls``): ``.list("PutImage")``, ``.names()``, ``.wait_for(...)``."""
+    from .observe import EmulatorCalls, http_fetch
+
+    return EmulatorCalls(http_fetch(ecr_emulator_url))
+
+
+@pytest.fixture
+def ecr_faults(ecr_emulator_url):
+    """Fault rules (``/_emulator/faults``), cleared by the reset before each test:
+    ``.add(operation="GetAuthorizationToken", error="ThrottlingException", count=2)``,
+    ``.add(path="/v2/app/blobs/uploads/", method="POST", status=503, count=1)``, ``.list()``, ``.clear()``."""
+    from .observe import EmulatorFaults, http_fetch
+
+    return EmulatorFaults(http_fetch(ecr_emulator_url))

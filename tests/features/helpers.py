@@ -6,6 +6,7 @@ import json
 import time
 
 from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.scan_images import dpkg_status, image_of, layer, os_release
 
 from ..registry.client import Registry, authorization_token
 
@@ -51,3 +52,11 @@ def replication_policy(source: str, destination: str, region: str, actions=("ecr
         "Principal": {"AWS": f"arn:aws:iam::{source}:root"}, "Action": list(actions),
         "Resource": f"arn:aws:ecr:{region}:{destination}:repository/*",
     }]})
+
+
+def debian_image(seed: str = "bash"):
+    """Debian 12 with a glibc the demo feed knows a HIGH vulnerability of (``seed``: another
+    package, so that two calls can make two images)."""
+    return image_of([layer({"etc/os-release": os_release("debian", "12", "Debian GNU/Linux 12 (bookworm)"),
+                            "var/lib/dpkg/status": dpkg_status([("libc6", "2.36-9+deb12u1", "glibc"),
+                                                                (seed, "1.0-1")])})])

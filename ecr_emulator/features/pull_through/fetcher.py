@@ -12,12 +12,13 @@ the cached copy in service. Network work never holds ``Backend.lock``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ... import secrets
 from ...errors import AwsError, ImageAlreadyExistsException, ImageTagAlreadyExistsException
 from ...store import Blob, RegistryState, Repository
 from ...store.digests import sha256_digest
+from ...store.events import PullThroughSynced
 from ...store.images import link_blob, linked_blob
 from ...store.manifests import parse_manifest
 from ...store.pull_through import PullThroughRule, UpstreamError, Upstreams, rule_for, tag_is_fresh
@@ -56,15 +57,24 @@ class Fetcher(Upstreams):
                 return
             cached = repo is not None and repo.image_for(tag=tag, digest=digest) is not None
             upstream_name = rule.upstream_repository(name)
-            client = self._client(rule)
+            synced = PullThroughSynced(state.account, state.region, name, rule.ecr_repository_prefix,
+                                       rule.upstream_registry_url, tag, digest)
+            try:
+                client = self._client(rule)
+            except UpstreamError as error:
+                backend.events.emit(replace(synced, failure=error.code, reason=error.message))
+                raise
         try:
             download = self._download(client, upstream_name, digest or tag, digest)
-        except UpstreamError:
+        except UpstreamError as error:
+            with backend.lock:
+                backend.events.emit(replace(synced, failure=error.code, reason=error.message))
             if cached:
                 return  # the upstream is down or the tag is gone: the cached copy stays in service
             raise
         with backend.lock:
             self._store(state, name, tag, digest, download)
+            backend.events.emit(replace(synced, digest=download.manifests[-1].digest))
 
     def fetch_blob(self, repo: Repository, digest: str) -> bool:
         backend = self.backend

@@ -14,7 +14,7 @@ import os
 import threading
 
 from ...store import PRIVATE, ImagePushed, scans
-from ...store.events import ScanStarted
+from ...store.events import ScanFinished, ScanStarted
 from . import canned  # noqa: F401  (declares the emulator endpoint)
 from .osv import VulnDb
 from .scanner import ScanOutcome, scan_image
@@ -86,13 +86,15 @@ class Scanning:
                 log.exception("scan of %s failed", image.digest)
                 outcome = ScanOutcome(scans.FAILED, f"UnableToScan: internal error: {error}")
         with self.backend.lock:
-            finish(self.backend, image, scan, outcome, db.updated_at)
+            if finish(self.backend, image, scan, outcome, db.updated_at):
+                self.backend.events.emit(ScanFinished(repo, image, scan))
 
 
-def finish(backend, image, scan: scans.ImageScan, outcome: ScanOutcome, feed_updated_at) -> None:
-    """Record ``outcome`` as the result of ``scan`` unless a newer scan replaced it (lock held)."""
+def finish(backend, image, scan: scans.ImageScan, outcome: ScanOutcome, feed_updated_at) -> bool:
+    """Record ``outcome`` as the result of ``scan`` unless a newer scan replaced it (lock held);
+    whether it was recorded."""
     if image.scan is not scan:
-        return
+        return False
     scan.status = outcome.status
     scan.description = outcome.description
     scan.architecture, scan.platform, scan.author = outcome.architecture, outcome.platform, outcome.author
@@ -105,6 +107,7 @@ def finish(backend, image, scan: scans.ImageScan, outcome: ScanOutcome, feed_upd
             scan.status = scans.ACTIVE  # Inspector keeps monitoring the image
     else:
         scan.completed_at, scan.findings = None, []
+    return True
 
 
 def install(emulator) -> None:
