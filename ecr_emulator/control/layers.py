@@ -21,7 +21,7 @@ from ..errors import (
     UnableToGetUpstreamLayerException,
     UploadNotFoundException,
 )
-from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository, archive
+from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository, StorageFull, archive
 from ..store import images as store
 from ..store.pull_through import UpstreamError
 from ..tokens import DownloadClaims
@@ -122,7 +122,11 @@ def upload_layer_part(ctx, repository_name, upload_id, part_first_byte, part_las
         if len(session.part_sizes) >= MAX_PARTS[repo.kind]:
             raise LimitExceededException(
                 f"The upload with id '{upload_id}' has reached the limit of {MAX_PARTS[repo.kind]} parts")
-        session.append(layer_part_blob)
+        try:
+            session.append(layer_part_blob)
+        except StorageFull as error:
+            raise LimitExceededException(f"The part was not stored: {error.strerror}. The upload keeps its "
+                                         f"{session.size} bytes; retry the part once space is freed") from None
         last = session.size - 1
     return {"registryId": repo.account, "repositoryName": repo.name, "uploadId": upload_id,
             "lastByteReceived": last}
