@@ -19,6 +19,7 @@ from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
 from .gallery import register as register_gallery
 from .public import public_host
+from .registry import downloads
 from .registry import register as register_registry
 from .settings import Settings
 from .store import Backend
@@ -31,6 +32,7 @@ class Emulator:
     def __init__(self, settings: Settings | None = None, backend: Backend | None = None) -> None:
         self.settings = settings or Settings.from_env()
         self.backend = backend or Backend(lenient_manifests=self.settings.lenient_manifests)
+        self.backend.blobs.configure(parent=self.settings.blob_dir, cache_bytes=self.settings.blob_cache_bytes)
         self.tokens = TokenSigner()
         self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
                          if self.settings.credentials_file else None)
@@ -38,6 +40,7 @@ class Emulator:
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
         self.public_ports: frozenset[str] = frozenset()
+        self.download_ports: frozenset[str] = frozenset()
         self._closers: list = []
         self.flask = self._flask_app()
         install_features(self)
@@ -48,7 +51,8 @@ class Emulator:
         else:
             caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
         return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
-                              self.public_host(request.environ, request.host))
+                              self.public_host(request.environ, request.host),
+                              downloads.origin(self, request) or "")
 
     def public_host(self, environ, request_host: str) -> str:
         """The public registry's ``host:port`` for a client that reached us at ``request_host``."""
@@ -94,7 +98,25 @@ class Emulator:
         """Whether a request came in on the ECR Public registry's listener."""
         return environ.get("SERVER_PORT") in self.public_ports
 
+    # -- the pre-signed downloads' listener (registry/downloads.py) ---------------------
+    def set_download_ports(self, ports) -> None:
+        """The local ports of the download listeners (the server tells, once bound)."""
+        self.download_ports = frozenset(str(p) for p in ports)
+
+    @property
+    def download_port(self) -> int | None:
+        """The port pre-signed URLs name; None without a download listener (in-process)."""
+        return int(min(self.download_ports)) if self.download_ports else None
+
+    @property
+    def spool_dir(self) -> str:
+        """Where the server spools large request bodies: the blob store's temporary directory, on
+        the blobs' filesystem, so an upload's body becomes its blob by a rename."""
+        return self.backend.blobs.spool_dir
+
     def __call__(self, environ, start_response):
+        if self.download_ports and environ.get("SERVER_PORT") in self.download_ports:
+            return downloads.serve(self, Request(environ))(environ, start_response)
         if self.public_ports and self.is_public(environ):
             environ["ecr_emulator.public"] = True
         request = Request(environ)

@@ -27,19 +27,27 @@ MAX_LINGERING_REQUESTS = 1000
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
-def _announce(settings: Settings, host: str, port: int, public: bool = False) -> None:
+#: what each listener of ``_binds`` is, in its order (announced as "ecr-emulator <what> on URL")
+LISTENERS = ("listening", "public registry", "blob downloads")
+
+
+def _announce(settings: Settings, host: str, port: int, index: int = 0) -> None:
     scheme = "https" if settings.tls else "http"
-    if public:
-        print(f"ecr-emulator public registry on {scheme}://{host}:{port}", flush=True)
-    else:
-        print(f"ecr-emulator listening on {scheme}://{host}:{port}", flush=True)
+    print(f"ecr-emulator {LISTENERS[index]} on {scheme}://{host}:{port}", flush=True)
 
 
 def _binds(settings: Settings) -> list[tuple[str, int, str]]:
-    """The API + private registry listener, then the ECR Public registry listener (with the
-    setting that chose each port)."""
+    """The API + private registry listener, the ECR Public registry listener, then the
+    pre-signed blob downloads' listener (with the setting that chose each port)."""
     return [(settings.host, settings.port, "port"),
-            (settings.host, settings.effective_public_port, "public_port")]
+            (settings.host, settings.effective_public_port, "public_port"),
+            (settings.host, settings.effective_download_port, "download_port")]
+
+
+def _tell_ports(app, ports: list[int]) -> None:
+    """Tell the app which local port is which listener (in ``_binds`` order)."""
+    app.set_public_ports(ports[1:2])
+    app.set_download_ports(ports[2:3])
 
 
 def _listen(host: str, port: int, setting: str) -> socket.socket:
@@ -384,7 +392,7 @@ def _serve_gunicorn(settings: Settings, sockets: list[socket.socket], tls: dict 
     class Application(BaseApplication):
         def load_config(self):
             options = {
-                # sockets bound by _prepare (listeners keep this order: the second is the public registry)
+                # sockets bound by _prepare (listeners keep _binds' order)
                 "bind": [f"fd://{sock.fileno()}" for sock in sockets],
                 "workers": 1,
                 "worker_class": _lingering_worker(settings.keepalive_linger, settings.header_timeout,
@@ -399,11 +407,11 @@ def _serve_gunicorn(settings: Settings, sockets: list[socket.socket], tls: dict 
                 "errorlog": "-",
                 "loglevel": "warning",
                 "when_ready": lambda server: [
-                    _announce(settings, *listener.sock.getsockname()[:2], public=index > 0)
+                    _announce(settings, *listener.sock.getsockname()[:2], index)
                     for index, listener in enumerate(server.LISTENERS)
                 ],
-                "post_worker_init": lambda worker: worker.wsgi.set_public_ports(
-                    [s.sock.getsockname()[1] for s in worker.sockets[1:]]),
+                "post_worker_init": lambda worker: _tell_ports(
+                    worker.wsgi, [s.sock.getsockname()[1] for s in worker.sockets]),
                 # the last save of the state (--state-dir) once requests have drained
                 "worker_exit": lambda arbiter, worker: _close(getattr(worker, "wsgi", None)),
             }
@@ -459,11 +467,12 @@ def _serve_werkzeug(settings: Settings, sockets: list[socket.socket], tls: dict 
     servers = [make_server(host, port, app, threaded=True, request_handler=Handler, ssl_context=ssl_context,
                            fd=sock.fileno())
                for (host, port, _), sock in zip(_binds(settings), sockets, strict=True)]
-    app.set_public_ports([s.socket.getsockname()[1] for s in servers[1:]])
+    _tell_ports(app, [s.socket.getsockname()[1] for s in servers])
     for index, server in enumerate(servers):
-        _announce(settings, *server.socket.getsockname()[:2], public=index > 0)
-    server, public = servers
-    threading.Thread(target=public.serve_forever, name="public-registry", daemon=True).start()
+        _announce(settings, *server.socket.getsockname()[:2], index)
+    server, *others = servers
+    for other, name in zip(others, ("public-registry", "blob-downloads"), strict=True):
+        threading.Thread(target=other.serve_forever, name=name, daemon=True).start()
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -478,7 +487,8 @@ def _serve_werkzeug(settings: Settings, sockets: list[socket.socket], tls: dict 
     except KeyboardInterrupt:
         pass
     finally:
-        public.shutdown()
+        for other in others:
+            other.shutdown()
         for each in servers:
             each.server_close()
         _close(app)

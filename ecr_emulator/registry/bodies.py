@@ -1,18 +1,13 @@
-"""Request bodies in, blob bytes out, without extra copies.
+"""Request bodies in, without extra copies.
 
 :class:`RequestBody` reads ``environ["wsgi.input"]`` directly (werkzeug's ``request.stream``
 is empty for a chunked body unless the server sets ``wsgi.input_terminated``) and never
 past ``Content-Length`` (werkzeug's dev server hands over the raw socket file). Its ``read``
-returns ``bytes`` pieces that the upload session keeps as they are (and hashes as they
-arrive). Under gunicorn, whose body object copies every read through ``BytesIO`` several
+returns ``bytes`` pieces that the upload session hashes and writes to its file as they arrive. Under gunicorn, whose body object copies every read through ``BytesIO`` several
 times, a body of known length is received with ``recv(n, MSG_WAITALL)`` straight from the
 connection's socket -- one syscall per piece, into a ``bytes`` object of exactly that size --
 after the bytes gunicorn already buffered; gunicorn's own length counter is kept in step so
 its keep-alive handling sees a consumed body.
-
-Because stored pieces are ``bytes``, :func:`blob_chunks` hands them to the WSGI server as they
-are (servers insist on ``bytes``); only a piece of another type or a partial range is copied,
-in slices of :data:`SEND_SLICE`.
 """
 
 from __future__ import annotations
@@ -20,12 +15,9 @@ from __future__ import annotations
 import io
 import socket
 import ssl
-from collections.abc import Iterator
 
 from .errors import RegistryError
 
-#: largest piece handed to the WSGI server per write when serving a blob
-SEND_SLICE = 8 << 20
 #: most bytes one ``recv`` waits for: the digest of a piece is computed while the next one
 #: is already arriving in the socket buffer, so the sender seldom stalls
 RECV_PIECE = 1 << 20
@@ -154,15 +146,3 @@ def release_large_buffers_promptly() -> None:
         ctypes.CDLL(None).mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (also stops the dynamic raise)
     except (OSError, AttributeError):
         pass
-
-
-def blob_chunks(blob, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """The bytes ``[start, end)`` of ``blob`` for the WSGI server: stored ``bytes`` pieces as
-    they are, anything else copied in slices of at most :data:`SEND_SLICE`."""
-    for view in blob.iter_bytes(start, end):
-        obj = view.obj
-        if isinstance(obj, bytes) and len(view) == len(obj):
-            yield obj
-            continue
-        for offset in range(0, len(view), SEND_SLICE):
-            yield bytes(view[offset:offset + SEND_SLICE])
