@@ -44,6 +44,8 @@ class Emulator:
         self._closers: list = []
         self.flask = self._flask_app()
         install_features(self)
+        if not self.settings.state_dir:
+            self.backend.blobs.files  # the private blob directory now: stale ones go at once
 
     def _context(self, request: Request, service) -> RequestContext:
         if self.verifier is not None:
