@@ -4,7 +4,8 @@ With a state directory the server restores what it holds on start, writes each b
 file as it arrives, saves the metadata every ``--save-interval`` seconds (when it changed)
 and on shutdown, so a ``kill -9`` loses at most the changes of the last interval plus the
 time one save takes; the order of writes (store/statedir.py) keeps what is on disk
-consistent at every moment. Uploads in progress are not saved (clients restart them).
+consistent at every moment. Uploads in progress live in ``uploads/`` and are resumed on start
+(store/uploads.py).
 
 ``GET /_emulator/state`` exports the whole state as a tar stream and ``PUT`` replaces the
 state with one (``curl -T state.tar``), with or without a state directory.
