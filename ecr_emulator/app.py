@@ -45,7 +45,7 @@ class Emulator:
         self.flask = self._flask_app()
         install_features(self)
         if not self.settings.state_dir:
-            self.backend.blobs.files  # the private blob directory now: stale ones go at once
+            self.backend.blobs.open_directory()  # now, so stale ones go at once
 
     def _context(self, request: Request, service) -> RequestContext:
         if self.verifier is not None:
@@ -53,8 +53,7 @@ class Emulator:
         else:
             caller = caller_from_headers(request.headers, self.settings.account, self.settings.region)
         return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
-                              self.public_host(request.environ, request.host),
-                              downloads.origin(self, request) or "")
+                              self.public_host(request.environ, request.host), self.download_port)
 
     def public_host(self, environ, request_host: str) -> str:
         """The public registry's ``host:port`` for a client that reached us at ``request_host``."""

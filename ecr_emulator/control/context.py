@@ -32,8 +32,8 @@ class RequestContext:
     host: str
     #: ``host:port`` of the ECR Public registry for this client (``public.ecr.aws`` in aws style)
     public_host: str = ""
-    #: ``scheme://host:port`` of the pre-signed downloads' listener for this client ("" without one)
-    download_origin: str = ""
+    #: the port of the pre-signed downloads' listener (None without one: in-process)
+    download_port: int | None = None
 
     @property
     def kind(self) -> str:

@@ -190,5 +190,5 @@ def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=N
             f"The layer with digest '{layer_digest}' in the repository with name '{repo.name}' in the registry "
             f"with id '{repo.account}' belongs to archived images only; restore an image first")
     claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, layer_digest, ctx.now)
-    where = ctx.download_origin or f"{ctx.scheme}://{ctx.host}"
+    where = downloads.origin(ctx.scheme, ctx.host, ctx.download_port) or f"{ctx.scheme}://{ctx.host}"
     return {"downloadUrl": downloads.url(ctx.tokens, where, claims, ctx.now), "layerDigest": layer_digest}

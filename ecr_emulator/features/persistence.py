@@ -23,8 +23,8 @@ from flask import Response, request
 
 from ..admin import admin_route, bad_request, emulator
 from ..store import snapshot, tarball
-from ..store.codec import CodecError
 from ..store.blobs import StorageFull
+from ..store.codec import CodecError
 from ..store.statedir import StateDir, StateDirError, open_blob
 from ..tokens import TokenSigner
 

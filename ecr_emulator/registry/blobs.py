@@ -18,14 +18,13 @@ def _linked(ctx, name: str, value: str):
             blob = linked_blob(repo, ctx.backend.blobs, digest)
     if blob is None:
         raise RegistryError("BLOB_UNKNOWN", detail={"digest": digest})
-    return blob
+    return repo, blob
 
 
 def get_blob(ctx, name: str, digest: str):
     """``GET``: ECR's ``307`` to a pre-signed URL on the download listener (``downloads.py``), or
     the bytes with ``--no-blob-redirects``; ``HEAD``: the headers."""
-    blob = _linked(ctx, name, digest)
-    repo = ctx.repository(name)
+    repo, blob = _linked(ctx, name, digest)
     claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, blob.digest, ctx.now)
     return downloads.redirect(ctx.emulator, ctx.request, claims) or http.serve_blob(ctx.request, blob,
                                                                                    ctx.backend.blobs)

@@ -69,16 +69,15 @@ def url(tokens, origin: str, claims: DownloadClaims, now: datetime, ttl: timedel
     return f"{origin}{path}?{urlencode(query)}"
 
 
-def origin(emulator, request: Request) -> str | None:
+def origin(scheme: str, request_host: str, port: int | None) -> str | None:
     """``scheme://host:port`` of the download listener for a client that reached us at
-    ``request.host`` (same host name, the download port), or None without a listener."""
-    port = emulator.download_port
+    ``request_host`` (the same host name, the download ``port``); None without a listener."""
     if port is None:
         return None
-    host = urlsplit("//" + request.host).hostname or "127.0.0.1"
+    host = urlsplit("//" + request_host).hostname or "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return f"{request.scheme}://{host}:{port}"
+    return f"{scheme}://{host}:{port}"
 
 
 def redirect(emulator, request: Request, claims: DownloadClaims) -> Response | None:
@@ -86,7 +85,7 @@ def redirect(emulator, request: Request, claims: DownloadClaims) -> Response | N
     (``--no-blob-redirects``, a HEAD, or no download listener)."""
     if request.method != "GET" or not emulator.settings.blob_redirects:
         return None
-    where = origin(emulator, request)
+    where = origin(request.scheme, request.host, emulator.download_port)
     if where is None:
         return None
     location = url(emulator.tokens, where, claims, emulator.backend.clock.now())

@@ -242,9 +242,13 @@ def private_files(parent: str = "") -> BlobFiles:
     parent = parent or tempfile.gettempdir()
     os.makedirs(parent, exist_ok=True)
     remove_stale(parent)
-    root = tempfile.mkdtemp(prefix=PRIVATE_PREFIX, dir=parent)
-    fd = os.open(os.path.join(root, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    # made under another name and renamed once locked: a directory with the private prefix
+    # always has a lock file, held by its process for as long as it lives
+    making = tempfile.mkdtemp(prefix="." + PRIVATE_PREFIX, dir=parent)
+    fd = os.open(os.path.join(making, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    root = os.path.join(parent, os.path.basename(making)[1:])
+    os.rename(making, root)
     files = BlobFiles(root, durable=False)
     weakref.finalize(files, _remove_private, root, fd)
     return files

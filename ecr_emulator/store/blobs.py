@@ -100,6 +100,10 @@ class BlobStore:
         """Keep blob bytes in ``files`` (a state directory's, durable)."""
         self._files = files
 
+    def open_directory(self) -> BlobFiles:
+        """Make the private directory now (removing stale ones) unless one is there already."""
+        return self.files
+
     @property
     def files(self) -> BlobFiles:
         """The blob directory (a private one is made on first use)."""

@@ -7,7 +7,6 @@ GetDownloadUrlForLayer), through checked boto3 clients against the real server.
 from __future__ import annotations
 
 import hashlib
-
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

@@ -11,8 +11,7 @@ import pytest
 import requests
 
 from ecr_emulator import mock_ecr
-from ecr_emulator.store import Backend, DigestMismatch, StorageFull
-from ecr_emulator.store import blobfiles
+from ecr_emulator.store import Backend, DigestMismatch, StorageFull, blobfiles
 from ecr_emulator.store.blobcache import BlobCache
 from ecr_emulator.testing.images import digest_of
 
