@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .. import presigned
 from ..errors import (
     EmptyUploadException,
     InvalidLayerException,
@@ -20,7 +21,6 @@ from ..errors import (
     UnableToGetUpstreamLayerException,
     UploadNotFoundException,
 )
-from ..registry import downloads
 from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository, StorageFull, archive
 from ..store import images as store
 from ..store.pull_through import UpstreamError
@@ -169,7 +169,7 @@ def _pull_through(ctx, repo: Repository, digest: str) -> None:
 
 @ecr("GetDownloadUrlForLayer")
 def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=None):
-    """A pre-signed URL (S3's form, valid one hour, on the download listener: ``registry/downloads.py``)
+    """A pre-signed URL (S3's form, valid one hour, on the download listener: ``presigned.py``)
     for a layer of an image.
 
     A digest the repository does not link is ``LayersNotFoundException``; a blob it links
@@ -190,5 +190,5 @@ def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=N
             f"The layer with digest '{layer_digest}' in the repository with name '{repo.name}' in the registry "
             f"with id '{repo.account}' belongs to archived images only; restore an image first")
     claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, layer_digest, ctx.now)
-    where = downloads.origin(ctx.scheme, ctx.host, ctx.download_port) or f"{ctx.scheme}://{ctx.host}"
-    return {"downloadUrl": downloads.url(ctx.tokens, where, claims, ctx.now), "layerDigest": layer_digest}
+    where = presigned.origin(ctx.scheme, ctx.host, ctx.download_port) or f"{ctx.scheme}://{ctx.host}"
+    return {"downloadUrl": presigned.url(ctx.tokens, where, claims, ctx.now), "layerDigest": layer_digest}

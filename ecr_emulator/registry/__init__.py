@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.routing import PathConverter
 
+from .. import presigned
 from . import downloads
 from .errors import ERRORS, RegistryError
 from .routes import ROUTES, dispatch, guarded
@@ -40,7 +41,7 @@ def register(app: Flask, emulator) -> None:
     def bearer_token():
         return guarded(lambda: issue_token(emulator, request._get_current_object()))
 
-    def presigned(key: str):
+    def presigned_download(key: str):
         return downloads.serve(emulator, request._get_current_object())
 
     # the route table decides about every /v2 path: no slash merging or redirects by Flask
@@ -51,4 +52,4 @@ def register(app: Flask, emulator) -> None:
         app.add_url_rule(rule, "public_token" + rule[6:].replace("/", "_slash"), bearer_token, methods=_METHODS)
     # pre-signed downloads are the download listener's (Emulator.__call__); served here too for an
     # emulator without one (in-process), with the same checks
-    app.add_url_rule(f"/{downloads.BUCKET}/<path:key>", "presigned_blob", presigned, methods=_METHODS)
+    app.add_url_rule(f"/{presigned.BUCKET}/<path:key>", "presigned_blob", presigned_download, methods=_METHODS)

@@ -6,11 +6,8 @@ third port of this process (``--download-port``, default ``--port`` + 2), so it 
 than the registry: a client must follow the redirect *without* the registry's ``Authorization``
 header, as it must with S3, and one that sends it is refused the way S3 refuses it.
 
-The URL has S3's query-string authentication form (``X-Amz-Algorithm``, ``X-Amz-Credential``,
-``X-Amz-Date``, ``X-Amz-Expires``, ``X-Amz-SignedHeaders``, ``X-Amz-Signature``); the signature
-is an HMAC under the tokens' key (``TokenSigner.presign``) of the algorithm, date, credential,
-lifetime and path, and the path names the account, region, registry kind, digest and repository:
-it cannot be altered, and it expires on the emulator's clock. Refusals are S3's XML errors.
+The URL has S3's query-string authentication form (``presigned.py`` builds it); this module
+answers it on the download listener, refusals in S3's XML error form.
 
 Without a download listener (the in-process ``mock_ecr`` without ``registry=True``), nothing can
 follow a redirect to another origin: blob GETs are served directly, and GetDownloadUrlForLayer's
@@ -20,64 +17,17 @@ URL names the registry's own origin, whose app serves the same path with the sam
 from __future__ import annotations
 
 import hmac
-import re
 import uuid
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Request, Response
 
+from .. import presigned
 from ..store.images import linked_blob
 from ..tokens import DownloadClaims
 from . import http
 from .errors import RegistryError
-
-#: the first path segment of every download URL (S3's path-style bucket)
-BUCKET = "ecr-emulator-layers"
-ALGORITHM = "AWS4-HMAC-SHA256"
-#: the access key id in ``X-Amz-Credential`` (a made-up one of AWS's form)
-ACCESS_KEY = "ASIAECREMULATOR00000"
-#: how long a URL is valid (ECR's layer URLs: an hour)
-TTL = timedelta(hours=1)
-#: the longest ``X-Amz-Expires`` S3 accepts
-MAX_EXPIRES = 7 * 24 * 3600
-_DATE = "%Y%m%dT%H%M%SZ"
-_REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
-             "X-Amz-Expires")
-_PATH = re.compile(rf"^/{BUCKET}/(private|public)/(\d{{12}})/([a-z0-9-]+)/(sha256:[0-9a-f]{{64}})/(.+)$")
-
-
-def path_of(claims: DownloadClaims) -> str:
-    """The URL's path (repository names need no escaping: ``[a-z0-9._/-]``)."""
-    return f"/{BUCKET}/{claims.kind}/{claims.account}/{claims.region}/{claims.digest}/{claims.repository}"
-
-
-def _string_to_sign(date: str, credential: str, expires: str, path: str) -> str:
-    return "\n".join((ALGORITHM, date, credential, expires, path))
-
-
-def url(tokens, origin: str, claims: DownloadClaims, now: datetime, ttl: timedelta = TTL) -> str:
-    """The pre-signed URL of the layer ``claims`` names, valid for ``ttl`` from ``now``."""
-    path = path_of(claims)
-    date = now.astimezone(timezone.utc).strftime(_DATE)
-    credential = f"{ACCESS_KEY}/{date[:8]}/{claims.region}/s3/aws4_request"
-    expires = str(int(ttl.total_seconds()))
-    query = {"X-Amz-Algorithm": ALGORITHM, "X-Amz-Credential": credential, "X-Amz-Date": date,
-             "X-Amz-Expires": expires, "X-Amz-SignedHeaders": "host",
-             "X-Amz-Signature": tokens.presign(_string_to_sign(date, credential, expires, path))}
-    return f"{origin}{path}?{urlencode(query)}"
-
-
-def origin(scheme: str, request_host: str, port: int | None) -> str | None:
-    """``scheme://host:port`` of the download listener for a client that reached us at
-    ``request_host`` (the same host name, the download ``port``); None without a listener."""
-    if port is None:
-        return None
-    host = urlsplit("//" + request_host).hostname or "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{scheme}://{host}:{port}"
 
 
 def redirect(emulator, request: Request, claims: DownloadClaims) -> Response | None:
@@ -85,10 +35,10 @@ def redirect(emulator, request: Request, claims: DownloadClaims) -> Response | N
     (``--no-blob-redirects``, a HEAD, or no download listener)."""
     if request.method != "GET" or not emulator.settings.blob_redirects:
         return None
-    where = origin(request.scheme, request.host, emulator.download_port)
+    where = presigned.origin(request.scheme, request.host, emulator.download_port)
     if where is None:
         return None
-    location = url(emulator.tokens, where, claims, emulator.backend.clock.now())
+    location = presigned.url(emulator.tokens, where, claims, emulator.backend.clock.now())
     return http.respond(b"", 307, {"Location": location, "Docker-Content-Digest": claims.digest})
 
 
@@ -134,7 +84,7 @@ def _serve(emulator, request: Request) -> Response:
                                               "parameter, Signature query string parameter or the Authorization "
                                               "header should be specified",
                       ArgumentName="Authorization", ArgumentValue=authorization)
-    if not any(name in args for name in _REQUIRED):
+    if not any(name in args for name in presigned.REQUIRED):
         raise S3Error(403, "AccessDenied", "Access Denied")
     claims = _verify(emulator, request)
     backend = emulator.backend
@@ -158,27 +108,28 @@ def _serve(emulator, request: Request) -> Response:
 def _verify(emulator, request: Request) -> DownloadClaims:
     """The claims of a well-signed, unexpired URL; S3's error otherwise."""
     args = request.args
-    if any(not args.get(name) for name in _REQUIRED):
+    if any(not args.get(name) for name in presigned.REQUIRED):
         raise S3Error(400, "AuthorizationQueryParametersError",
                       "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
                       "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
-    if args["X-Amz-Algorithm"] != ALGORITHM:
+    if args["X-Amz-Algorithm"] != presigned.ALGORITHM:
         raise S3Error(400, "AuthorizationQueryParametersError",
-                      f'X-Amz-Algorithm only supports "{ALGORITHM}"')
+                      f'X-Amz-Algorithm only supports "{presigned.ALGORITHM}"')
     expires_text, date_text = args["X-Amz-Expires"], args["X-Amz-Date"]
     if not expires_text.isdigit() or len(expires_text) > 7:
         raise S3Error(400, "AuthorizationQueryParametersError", "X-Amz-Expires should be a number")
-    if int(expires_text) > MAX_EXPIRES:
+    if int(expires_text) > presigned.MAX_EXPIRES:
         raise S3Error(400, "AuthorizationQueryParametersError",
-                      f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}")
+                      f"X-Amz-Expires must be less than a week (in seconds) that is {presigned.MAX_EXPIRES}")
     try:
-        signed_at = datetime.strptime(date_text, _DATE).replace(tzinfo=timezone.utc)
+        signed_at = datetime.strptime(date_text, presigned.DATE_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError:
         raise S3Error(400, "AuthorizationQueryParametersError",
                       "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"") from None
     path = request.path
-    expected = emulator.tokens.presign(_string_to_sign(date_text, args["X-Amz-Credential"], expires_text, path))
-    match = _PATH.match(path)
+    expected = emulator.tokens.presign(presigned.string_to_sign(date_text, args["X-Amz-Credential"],
+                                                                expires_text, path))
+    match = presigned.PATH.match(path)
     if match is None or not hmac.compare_digest(expected, args["X-Amz-Signature"]):
         raise S3Error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
                                                     "signature you provided. Check your key and signing method.",

@@ -5,6 +5,7 @@ registry (in-process, so the failure can be injected)."""
 from __future__ import annotations
 
 import errno
+import io
 import os
 
 import pytest
@@ -122,3 +123,79 @@ def test_the_registry_answers_a_full_disk_with_507(full_after):
         assert refused.json()["errors"][0]["code"] == "INSUFFICIENT_STORAGE"
         status = requests.get(location, timeout=10)
         assert status.headers["Range"] == "0-999"  # the upload kept its bytes, nothing more
+
+
+class _SpooledBody:
+    """The server contract's ``environ["ecr_emulator.body"]`` for a body spooled to ``path``."""
+
+    def __init__(self, path: str, data: bytes) -> None:
+        self.path, self.size, self._data = path, len(data), data
+        self.claimed_to: str | None = None
+
+    def sha256(self):
+        import hashlib
+
+        return hashlib.sha256(self._data)
+
+    def claim(self, dest: str) -> bool:
+        os.rename(self.path, dest)
+        self.claimed_to = dest
+        return True
+
+
+class _Unreadable(io.BytesIO):
+    def read(self, *_):
+        raise AssertionError("the body was read again instead of renamed")
+
+
+def _contract(body: _SpooledBody) -> dict:
+    """What the server sets: the spooled body and its real length."""
+    return {"ecr_emulator.body": body, "CONTENT_LENGTH": str(body.size), "wsgi.input_terminated": True}
+
+
+def _spooled(app, data: bytes) -> _SpooledBody:
+    path = os.path.join(app.spool_dir, os.urandom(8).hex())
+    with open(path, "wb") as f:
+        f.write(data)
+    return _SpooledBody(path, data)
+
+
+def test_a_spooled_body_becomes_the_blob_by_a_rename(tmp_path):
+    """The server contract's fast path: the spool file (in the app's ``spool_dir``, on the blobs'
+    filesystem) is renamed into the store, its digest reused; later chunks are copied from it."""
+    import json
+
+    from werkzeug.test import Client
+
+    from ecr_emulator.app import create_app
+    from ecr_emulator.settings import Settings
+
+    app = create_app(Settings(registry_auth=False, blob_dir=str(tmp_path)))
+    client = Client(app)
+    created = client.post("/", data=json.dumps({"repositoryName": "app"}), headers={
+        "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+        "Content-Type": "application/x-amz-json-1.1"})
+    assert created.status_code == 200, created.get_data()
+    data = os.urandom(3 * MIB)
+    body = _spooled(app, data)
+    inode = os.stat(body.path).st_ino
+    answer = client.post(f"/v2/app/blobs/uploads/?digest={digest_of(data)}", input_stream=_Unreadable(),
+                         environ_overrides=_contract(body))
+    assert answer.status_code == 201, answer.get_data()
+    blob = app.backend.blobs.get(digest_of(data))
+    assert os.stat(blob.path).st_ino == inode  # the same file: renamed, not written again
+
+    more = os.urandom(MIB)
+    location = client.post("/v2/app/blobs/uploads/").headers["Location"]
+    path = location.split("://", 1)[1].split("/", 1)[1]
+    first = _spooled(app, data)
+    assert client.patch("/" + path, input_stream=_Unreadable(),
+                        environ_overrides=_contract(first)).status_code == 202
+    assert first.claimed_to is not None
+    second = _spooled(app, more)
+    done = client.put(f"/{path}?digest={digest_of(data + more)}", input_stream=_Unreadable(),
+                      environ_overrides=_contract(second))
+    assert done.status_code == 201, done.get_data()
+    assert second.claimed_to is None  # appended: copied from its file
+    with open(app.backend.blobs.get(digest_of(data + more)).path, "rb") as f:
+        assert f.read() == data + more
