@@ -123,15 +123,12 @@ class BlobStore:
         """Stream ``source`` (``read(n)``, or an iterable of buffers) into a temporary file while
         hashing it; verified against ``expected_digest`` and ``size`` when given. Call outside
         ``Backend.lock``, then :meth:`commit` (or :meth:`drop`) it. Raises DigestMismatch,
-        IncompleteBody, StorageFull, and whatever reading ``source`` raises; nothing stays."""
-        return self.files.stage(source, expected_digest, size)
+        IncompleteBody, StorageFull, and whatever reading ``source`` raises; nothing stays.
 
-    def ingest(self, backend, source, expected_digest: str | None = None, size: int | None = None) -> "FileBlob":
-        """:meth:`stage` then :meth:`commit` under ``backend.lock``: a blob from a stream (the
-        door of pull-through, snapshot import, anything that fetches bytes). The caller links it."""
-        staged = self.stage(source, expected_digest, size)
-        with backend.lock:
-            return self.commit(staged)
+        The one door for bytes that arrive whole from a stream (pull-through, snapshot import):
+        stage outside the lock, then commit and link under it in one go (a blob committed and
+        not linked in the same ``Backend.lock`` section may be collected in between)."""
+        return self.files.stage(source, expected_digest, size)
 
     def commit(self, staged: Staged) -> FileBlob:
         """Make staged bytes a stored blob (call with ``Backend.lock`` held); a digest already
@@ -203,10 +200,6 @@ class BlobStore:
                 except FileNotFoundError:
                     pass
         return removed
-
-    def in_use(self, digest: str) -> bool:
-        with self._lock:
-            return digest in self._blobs
 
     def stats(self) -> tuple[int, int]:
         """Stored blobs and their bytes."""
