@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -101,27 +102,95 @@ def _unlink(path: str) -> None:
 def write_stream(fd: int, source, limit: int | None, hasher, directory: str) -> int:
     """Copy ``source`` (``read(n)`` or an iterable of buffers) to ``fd`` while hashing; at most
     ``limit`` bytes from a reader (None: to its end). Returns the bytes written; raises
-    :class:`StorageFull` on a full disk (the caller removes what was written)."""
+    :class:`StorageFull` on a full disk (the caller removes what was written).
+
+    From the second piece on, pieces are written by a helper thread while this one hashes (and
+    receives) the next: hashing and the copy into the file each release the GIL, so on two
+    cores a large body costs about the larger of the two instead of their sum. At most
+    :data:`PIPELINE` pieces are in flight."""
+    pieces = _pieces(source, limit)
     got = 0
+    writer = None
     try:
-        if hasattr(source, "read"):
-            while limit is None or got < limit:
-                data = source.read(PIECE if limit is None else min(PIECE, limit - got))
-                if not data:
-                    break
-                hasher.update(data)
+        for data in pieces:
+            if writer is None and got:
+                writer = _Writer(fd)
+            hasher.update(data)
+            if writer is None:
                 _write_all(fd, data)
-                got += len(data)
-        else:
-            for data in source:
-                hasher.update(data)
-                _write_all(fd, data)
-                got += len(data)
+            else:
+                writer.put(data)
+            got += len(data)
+        if writer is not None:
+            writer.close()
     except OSError as error:
         if error.errno in _FULL:
             raise StorageFull(directory, error) from None
         raise
+    finally:
+        if writer is not None:
+            writer.abandon()
     return got
+
+
+def _pieces(source, limit: int | None):
+    if not hasattr(source, "read"):
+        yield from source
+        return
+    got = 0
+    while limit is None or got < limit:
+        data = source.read(PIECE if limit is None else min(PIECE, limit - got))
+        if not data:
+            return
+        got += len(data)
+        yield data
+
+
+#: pieces handed to a :class:`_Writer` and not yet written, at most
+PIPELINE = 4
+
+
+class _Writer:
+    """Writes pieces to ``fd`` on a helper thread, in order; the first error is raised by the
+    next :meth:`put` or by :meth:`close`."""
+
+    def __init__(self, fd: int) -> None:
+        self._queue: queue.Queue = queue.Queue(PIPELINE)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fd,), name="blob-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self, fd: int) -> None:
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            if self._error is None:
+                try:
+                    _write_all(fd, data)
+                except BaseException as error:  # noqa: BLE001 -- handed to the reading thread
+                    self._error = error
+
+    def put(self, data) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def close(self) -> None:
+        """Wait until everything is written; raises the first write error."""
+        self._queue.put(None)
+        self._thread.join()
+        self._thread = None
+        if self._error is not None:
+            raise self._error
+
+    def abandon(self) -> None:
+        """After an error elsewhere: stop the thread (what it had is written or dropped)."""
+        if self._thread is not None:
+            self._error = self._error or OSError("abandoned")
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
 
 def _write_all(fd: int, data) -> None:
