@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from bisect import bisect_right
 from urllib.parse import quote
@@ -138,11 +139,14 @@ def send_file(environ, f, start: int, length: int):
     With the server's ``wsgi.file_wrapper`` (gunicorn, the emulator's own server) the file goes
     out with ``os.sendfile`` from its current position, bounded by the ``Content-Length`` the
     caller sets (PEP 3333): zero copies through Python. Without one (werkzeug's server, the
-    in-process mock) it is read in pieces of :data:`FILE_BLOCK`, never past ``length``."""
+    in-process mock), and for a range that ends before the file, it is read in pieces of
+    :data:`FILE_BLOCK`, never past ``length``."""
     f.seek(start)
     wrapper = environ.get("wsgi.file_wrapper")
-    if wrapper is not None:
+    if wrapper is not None and start + length == os.fstat(f.fileno()).st_size:
         return wrapper(f, FILE_BLOCK)
+    # a range that ends before the file does: gunicorn, where it cannot sendfile (TLS), would
+    # iterate the wrapper to the end of the file, so the bytes go in bounded pieces instead
     return _pieces(f, length)
 
 
