@@ -85,6 +85,7 @@ class BlobStore:
         self._blobs: dict[str, FileBlob] = {}
         self._lock = threading.Lock()
         self._files: BlobFiles | None = None
+        self._files_lock = threading.Lock()  # not ``_lock``: commit asks for ``files`` holding it
         self._parent = ""
         self.cache = BlobCache()
 
@@ -108,7 +109,7 @@ class BlobStore:
     def files(self) -> BlobFiles:
         """The blob directory (a private one is made on first use)."""
         if self._files is None:
-            with self._lock:
+            with self._files_lock:
                 if self._files is None:
                     self._files = private_files(self._parent)
         return self._files
