@@ -22,6 +22,7 @@ from .features import install as install_features
 from .gallery import register as register_gallery
 from .identity_policies import load_identities, request_facts
 from .public import is_public_registry_host, public_host
+from .registry import downloads
 from .registry import register as register_registry
 from .registry.context import ECR_HOST
 from .settings import Settings
@@ -37,6 +38,7 @@ class Emulator:
         """``token_key``: the tokens' signing key (default: a new one, kept in memory)."""
         self.settings = settings or Settings.from_env()
         self.backend = backend or Backend(lenient_manifests=self.settings.lenient_manifests)
+        self.backend.blobs.configure(parent=self.settings.blob_dir, cache_bytes=self.settings.blob_cache_bytes)
         self.tokens = TokenSigner(token_key)
         self.verifier = (SignatureVerifier(load_credentials(self.settings.credentials_file))
                          if self.settings.credentials_file else None)
@@ -46,6 +48,7 @@ class Emulator:
         self.protocol.add_service(load_service("ecr"), ECR)
         self.protocol.add_service(load_service("ecr-public"), ECR_PUBLIC)
         self.public_ports: frozenset[str] = frozenset()
+        self.download_ports: frozenset[str] = frozenset()
         self._closers: list = []
         #: ``observer(request, route, params, ctx, response)`` after each registry request
         #: (``registry/routes.py``); route/ctx are None when the request got no further
@@ -54,6 +57,8 @@ class Emulator:
         #: the WSGI app below the emulator's middlewares (:meth:`wrap`)
         self._wsgi = self._dispatch
         install_features(self)
+        if not self.settings.state_dir:
+            self.backend.blobs.open_directory()  # now, so stale ones go at once
 
     def _context(self, request: Request, service) -> RequestContext:
         if self.verifier is not None:
@@ -63,11 +68,7 @@ class Emulator:
         require_region(caller.region, self.settings.accepts_region)
         return RequestContext(self.backend, self.settings, self.tokens, caller, service.name, request.host,
                               self.public_host(request.environ, request.host), self.identities,
-                              request_facts(request))
-
-    #: where the built-in server spools request bodies larger than 1 MiB (None: the system's
-    #: temporary directory); on the blob store's file system, a pushed blob is renamed, not copied
-    spool_dir: str | None = None
+                              request_facts(request), self.download_port)
 
     def body_limit(self, environ) -> int | None:
         """The most body bytes the server reads for this request before the application runs
@@ -144,7 +145,25 @@ class Emulator:
         (``protocol.interceptors``), which ``mock_ecr``'s in-process path also runs."""
         self._wsgi = middleware(self._wsgi)
 
+    # -- the pre-signed downloads' listener (registry/downloads.py) ---------------------
+    def set_download_ports(self, ports) -> None:
+        """The local ports of the download listeners (the server tells, once bound)."""
+        self.download_ports = frozenset(str(p) for p in ports)
+
+    @property
+    def download_port(self) -> int | None:
+        """The port pre-signed URLs name; None without a download listener (in-process)."""
+        return int(min(self.download_ports)) if self.download_ports else None
+
+    @property
+    def spool_dir(self) -> str:
+        """Where the server spools large request bodies: the blob store's temporary directory, on
+        the blobs' filesystem, so an upload's body becomes its blob by a rename."""
+        return self.backend.blobs.spool_dir
+
     def __call__(self, environ, start_response):
+        if self.download_ports and environ.get("SERVER_PORT") in self.download_ports:
+            return downloads.serve(self, Request(environ))(environ, start_response)
         if self.is_public(environ):
             environ["ecr_emulator.public"] = True
         return self._wsgi(environ, start_response)

@@ -19,19 +19,27 @@ log = logging.getLogger("ecr_emulator.server")
 
 
 
-def _announce(settings: Settings, host: str, port: int, public: bool = False) -> None:
+#: what each listener of ``_binds`` is, in its order (announced as "ecr-emulator <what> on URL")
+LISTENERS = ("listening", "public registry", "blob downloads")
+
+
+def _announce(settings: Settings, host: str, port: int, index: int = 0) -> None:
     scheme = "https" if settings.tls else "http"
-    if public:
-        print(f"ecr-emulator public registry on {scheme}://{host}:{port}", flush=True)
-    else:
-        print(f"ecr-emulator listening on {scheme}://{host}:{port}", flush=True)
+    print(f"ecr-emulator {LISTENERS[index]} on {scheme}://{host}:{port}", flush=True)
 
 
 def _binds(settings: Settings) -> list[tuple[str, int, str]]:
-    """The API + private registry listener, then the ECR Public registry listener (with the
-    setting that chose each port)."""
+    """The API + private registry listener, the ECR Public registry listener, then the
+    pre-signed blob downloads' listener (with the setting that chose each port)."""
     return [(settings.host, settings.port, "port"),
-            (settings.host, settings.effective_public_port, "public_port")]
+            (settings.host, settings.effective_public_port, "public_port"),
+            (settings.host, settings.effective_download_port, "download_port")]
+
+
+def _tell_ports(app, ports: list[int]) -> None:
+    """Tell the app which local port is which listener (in ``_binds`` order)."""
+    app.set_public_ports(ports[1:2])
+    app.set_download_ports(ports[2:3])
 
 
 def _listen(host: str, port: int, setting: str) -> socket.socket:
@@ -107,6 +115,11 @@ def serve(settings: Settings) -> int:
     except SettingError as error:
         print(f"ecr-emulator: {error}", file=sys.stderr)
         return 2
+    # the served process only (never a user's process running mock_ecr): freed big buffers go
+    # back to the system at once (see release_large_buffers_promptly)
+    from .registry.bodies import release_large_buffers_promptly
+
+    release_large_buffers_promptly()
     if tls:
         print(f"ecr-emulator TLS: clients trust the CA in {tls['ca']} "
               "(SSL_CERT_FILE, AWS_CA_BUNDLE, podman's certs.d)", flush=True)
@@ -146,7 +159,7 @@ def _serve_builtin(settings: Settings, sockets: list[socket.socket], tls: dict |
         _log_access_to_stdout()
     ssl_context = _ssl_context(tls) if tls else None
     app = create_app(settings)
-    app.set_public_ports([s.getsockname()[1] for s in sockets[1:]])
+    _tell_ports(app, [s.getsockname()[1] for s in sockets])
     config = Config(threads=settings.threads, header_timeout=settings.header_timeout,
                     body_timeout=settings.body_timeout, body_min_rate=settings.body_min_rate,
                     body_max_seconds=settings.body_max_seconds, idle_timeout=settings.idle_timeout,
@@ -155,7 +168,7 @@ def _serve_builtin(settings: Settings, sockets: list[socket.socket], tls: dict |
 
     def ready() -> None:
         for index, sock in enumerate(sockets):
-            _announce(settings, *sock.getsockname()[:2], public=index > 0)
+            _announce(settings, *sock.getsockname()[:2], index)
 
     try:
         Server(app, sockets, config, ssl_context, on_ready=ready).run()
@@ -217,11 +230,12 @@ def _serve_werkzeug(settings: Settings, sockets: list[socket.socket], tls: dict 
     servers = [make_server(host, port, app, threaded=True, request_handler=Handler, ssl_context=ssl_context,
                            fd=sock.fileno())
                for (host, port, _), sock in zip(_binds(settings), sockets, strict=True)]
-    app.set_public_ports([s.socket.getsockname()[1] for s in servers[1:]])
+    _tell_ports(app, [s.socket.getsockname()[1] for s in servers])
     for index, server in enumerate(servers):
-        _announce(settings, *server.socket.getsockname()[:2], public=index > 0)
-    server, public = servers
-    threading.Thread(target=public.serve_forever, name="public-registry", daemon=True).start()
+        _announce(settings, *server.socket.getsockname()[:2], index)
+    server, *others = servers
+    for other, name in zip(others, ("public-registry", "blob-downloads"), strict=True):
+        threading.Thread(target=other.serve_forever, name=name, daemon=True).start()
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -236,7 +250,8 @@ def _serve_werkzeug(settings: Settings, sockets: list[socket.socket], tls: dict 
     except KeyboardInterrupt:
         pass
     finally:
-        public.shutdown()
+        for other in others:
+            other.shutdown()
         for each in servers:
             each.server_close()
         _close(app)

@@ -170,6 +170,18 @@ class Settings:
     save_interval: float = setting(
         2.0, "with --state-dir: seconds between saves of changed metadata, the most a kill -9 loses; "
              "0 saves only on shutdown", metavar="SECONDS", at_least=0)
+    blob_dir: str = setting(
+        "", "without --state-dir: directory in which a private directory of blob files is made (removed "
+            "at exit); default TMPDIR (on tmpfs, blobs live in RAM)", metavar="DIR")
+    blob_cache_bytes: int = setting(
+        256 << 20, "memory budget in bytes for a cache of small hot blobs (each up to 1/16 of it); "
+                   "0 serves every blob from its file", metavar="BYTES", at_least=0)
+    blob_redirects: bool = setting(
+        True, "serve blob GETs directly instead of ECR's 307 redirect to a pre-signed URL on the "
+              "download port", flag="--no-blob-redirects")
+    download_port: int = setting(
+        -1, "port of the pre-signed blob downloads (ECR's S3 URLs); default --port + 2, or a free one "
+            "when --port is 0", metavar="PORT")
     tls: bool = setting(False, "serve HTTPS on both listeners, with a generated CA and certificate")
     tls_dir: str = setting("", "with --tls: directory of the CA and certificate; default tls/ in the "
                                "--state-dir, else ~/.cache/ecr-emulator/tls", metavar="DIR")
@@ -232,9 +244,9 @@ class Settings:
                 raise SettingError(f"{describe(f.name)} must be at least {at_least}, not {value!r}")
             if above is not None and value <= above:
                 raise SettingError(f"{describe(f.name)} must be more than {above}, not {value!r}")
-        for name in ("port", "public_port"):
+        for name in ("port", "public_port", "download_port"):
             value = getattr(self, name)
-            low = -1 if name == "public_port" else 0
+            low = 0 if name == "port" else -1
             if not low <= value <= 65535:
                 raise SettingError(f"{describe(name)} must be a port number from 0 to 65535, not {value}")
         for item in self.organization:
@@ -317,6 +329,13 @@ class Settings:
         if self.public_port >= 0:
             return self.public_port
         return self.port + 1 if self.port else 0
+
+    @property
+    def effective_download_port(self) -> int:
+        """The pre-signed downloads' port: as set, or ``port + 2`` (0 when ``port`` is 0)."""
+        if self.download_port >= 0:
+            return self.download_port
+        return self.port + 2 if self.port else 0
 
     def upstream_urls(self) -> dict[str, str]:
         """``--upstream-url`` as {registry host: base URL without a trailing slash}."""

@@ -75,8 +75,6 @@ class BearerClaims:
 
 _PASSWORD = ("password", {"a": "account", "r": "region", "k": "kind", "p": "principal",
                                "i": "principal_arn", "x": "access_key"}, TokenClaims)
-_DOWNLOAD = ("download", {"a": "account", "r": "region", "k": "kind", "n": "repository", "d": "digest"},
-             DownloadClaims)
 _BEARER = ("bearer", {"a": "account", "s": "access", "p": "principal_arn"}, BearerClaims)
 
 
@@ -138,13 +136,10 @@ class TokenSigner:
     def verify(self, password: str, now: datetime) -> TokenClaims:
         return self._decode(_PASSWORD, password, now, "authorization token")
 
-    # -- pre-signed downloads ------------------------------------------------------------
-    def sign_download(self, claims: DownloadClaims) -> str:
-        """An opaque, URL-safe token for ``/_emulator/blobs/<token>``."""
-        return self._encode(_DOWNLOAD, claims)
-
-    def verify_download(self, token: str, now: datetime) -> DownloadClaims:
-        return self._decode(_DOWNLOAD, token, now, "download URL")
+    # -- pre-signed downloads (the URL is built by registry/downloads.py) ---------------------
+    def presign(self, string_to_sign: str) -> str:
+        """A pre-signed download URL's signature: hex HMAC-SHA256, S3's ``X-Amz-Signature`` form."""
+        return hmac.new(self._secret, f"download:{string_to_sign}".encode(), hashlib.sha256).hexdigest()
 
 
     # -- ECR Public registry Bearer tokens -------------------------------------------------

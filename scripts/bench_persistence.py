@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from ecr_emulator.app import create_app  # noqa: E402
 from ecr_emulator.features.persistence import saver_of  # noqa: E402
 from ecr_emulator.settings import Settings  # noqa: E402
-from ecr_emulator.store import UploadSession, archive, repositories  # noqa: E402
+from ecr_emulator.store import repositories, tarball  # noqa: E402
 from ecr_emulator.store.images import complete_upload  # noqa: E402
 from ecr_emulator.testing.images import make_image  # noqa: E402
 
@@ -34,7 +34,7 @@ def seed(app, images: int, repos: int) -> None:
         repo = repos_made[i % repos]
         image = make_image(f"bench-{i}", layers=2, layer_bytes=256)
         for digest, data in image.blobs.items():
-            session = UploadSession(f"u{i}", repo.account, repo.region, repo.name, now)
+            session = backend.uploads.start(repo.account, repo.region, repo.name, now)
             session.append(data)
             complete_upload(backend, repo, session, digest)
         with backend.lock:
@@ -66,7 +66,7 @@ def main() -> None:
         started = time.perf_counter()
         data, blobs = snapshot.capture(app.backend, app.tokens.secret)
         out = io.BytesIO()
-        for piece in archive.export_stream(data, blobs):
+        for piece in tarball.export_stream(data, blobs):
             out.write(piece)
         export = time.perf_counter() - started
         app.close()

@@ -38,6 +38,8 @@ class RequestContext:
     identities: IdentityPolicies | None = None
     #: condition keys the request itself carries (``aws:SourceIp``, ``aws:SecureTransport``)
     facts: dict = field(default_factory=dict)
+    #: the port of the pre-signed downloads' listener (None without one: in-process)
+    download_port: int | None = None
 
     @property
     def kind(self) -> str:

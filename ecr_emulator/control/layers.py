@@ -7,8 +7,8 @@ GetDownloadUrlForLayer). Uploads share ``Backend.uploads`` and end in
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
+from .. import presigned
 from ..errors import (
     EmptyUploadException,
     InvalidLayerException,
@@ -21,7 +21,7 @@ from ..errors import (
     UnableToGetUpstreamLayerException,
     UploadNotFoundException,
 )
-from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository, archive
+from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository, StorageFull, archive
 from ..store import images as store
 from ..store.pull_through import UpstreamError
 from ..tokens import DownloadClaims
@@ -35,8 +35,6 @@ MIN_PART_SIZE = 5 * MIB
 #: what InitiateLayerUpload advises (the documented part quota is 5-10 MiB)
 PART_SIZE = 10 * MIB
 MAX_PARTS = {PRIVATE: 4200, PUBLIC: 1000}
-#: how long a GetDownloadUrlForLayer URL stays valid
-DOWNLOAD_URL_TTL = timedelta(hours=1)
 
 LAYER_DIGEST_PATTERN = "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"
 _LAYER_DIGEST = re.compile(LAYER_DIGEST_PATTERN)
@@ -122,7 +120,11 @@ def upload_layer_part(ctx, repository_name, upload_id, part_first_byte, part_las
         if len(session.part_sizes) >= MAX_PARTS[repo.kind]:
             raise LimitExceededException(
                 f"The upload with id '{upload_id}' has reached the limit of {MAX_PARTS[repo.kind]} parts")
-        session.append(layer_part_blob)
+        try:
+            session.append(layer_part_blob)
+        except StorageFull as error:
+            raise LimitExceededException(f"The part was not stored: {error.strerror}. The upload keeps its "
+                                         f"{session.size} bytes; retry the part once space is freed") from None
         last = session.size - 1
     return {"registryId": repo.account, "repositoryName": repo.name, "uploadId": upload_id,
             "lastByteReceived": last}
@@ -167,7 +169,8 @@ def _pull_through(ctx, repo: Repository, digest: str) -> None:
 
 @ecr("GetDownloadUrlForLayer")
 def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=None):
-    """A pre-signed URL (``/_emulator/blobs/<token>``, valid one hour) for a layer of an image.
+    """A pre-signed URL (S3's form, valid one hour, on the download listener: ``presigned.py``)
+    for a layer of an image.
 
     A digest the repository does not link is ``LayersNotFoundException``; a blob it links
     that no image references (uploaded, never pushed with a manifest, or left behind by a
@@ -186,7 +189,6 @@ def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=N
         raise LayerInaccessibleException(
             f"The layer with digest '{layer_digest}' in the repository with name '{repo.name}' in the registry "
             f"with id '{repo.account}' belongs to archived images only; restore an image first")
-    claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, layer_digest,
-                            ctx.now + DOWNLOAD_URL_TTL)
-    token = ctx.tokens.sign_download(claims)
-    return {"downloadUrl": f"{ctx.scheme}://{ctx.host}/_emulator/blobs/{token}", "layerDigest": layer_digest}
+    claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, layer_digest, ctx.now)
+    where = presigned.origin(ctx.scheme, ctx.host, ctx.download_port) or f"{ctx.scheme}://{ctx.host}"
+    return {"downloadUrl": presigned.url(ctx.tokens, where, claims, ctx.now), "layerDigest": layer_digest}

@@ -4,7 +4,8 @@ With a state directory the server restores what it holds on start, writes each b
 file as it arrives, saves the metadata every ``--save-interval`` seconds (when it changed)
 and on shutdown, so a ``kill -9`` loses at most the changes of the last interval plus the
 time one save takes; the order of writes (store/statedir.py) keeps what is on disk
-consistent at every moment. Uploads in progress are not saved (clients restart them).
+consistent at every moment. Uploads in progress live in ``uploads/`` and are resumed on start
+(store/uploads.py).
 
 ``GET /_emulator/state`` exports the whole state as a tar stream and ``PUT`` replaces the
 state with one (``curl -T state.tar``), with or without a state directory.
@@ -22,8 +23,9 @@ from flask import Response, request
 
 from ..admin import admin_route, bad_request, emulator
 from ..store import snapshot, tarball
+from ..store.blobs import StorageFull
 from ..store.codec import CodecError
-from ..store.statedir import StateDir, StateDirError
+from ..store.statedir import StateDir, StateDirError, open_blob
 from ..tokens import TokenSigner
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ class Saver:
                 self.state.write(raw)
                 self._last = fingerprint
                 self.saves += 1
-            self.state.blobs.sweep(lambda digest: digest in blobs or backend.blobs.in_use(digest))
+            backend.blobs.sweep(lambda digest: digest in blobs)
             return True
         finally:
             self.lock.release()
@@ -99,9 +101,12 @@ def install(emulator) -> None:
     state = StateDir(directory).open()
     data = state.read()
     if data is not None:
-        _restore(emulator, data, state.blobs.open)
+        _restore(emulator, data, lambda digest, size: open_blob(state.blobs, digest, size))
         log.info("restored the state saved in %s", state.root)
     emulator.backend.blobs.attach(state.blobs)
+    resumed = emulator.backend.uploads.resume()
+    if resumed:
+        log.info("resumed %d upload(s) in progress from %s", resumed, state.root)
     saver = Saver(emulator, state)
     _SAVERS[emulator] = saver
     saver.save()  # at once: the tokens' key is on disk from the first moment
@@ -127,21 +132,34 @@ def import_state():
     """Replace the whole state with an exported one (the tokens' key included)."""
     current = emulator()
     saver = saver_of(current)
-    files = current.backend.blobs.files
+    store = current.backend.blobs
     guard = saver.lock if saver else threading.Lock()
     with guard:  # no save (and no sweep of the files arriving) while importing
         try:
-            data, blobs = tarball.read_archive(request.stream, files)
+            data, blobs = tarball.read_archive(request.stream, store)
+        except tarball.ArchiveError as error:
+            return bad_request(str(error))
+        except StorageFull as error:
+            return bad_request(f"the archive's blobs do not fit: {error.strerror}", status=507)
+        try:
             snap = snapshot.parse(data)
-        except (tarball.ArchiveError, CodecError) as error:
+        except CodecError as error:
+            _drop(store, blobs)
             return bad_request(str(error))
         missing = sorted(set(snap.blobs) - set(blobs))
         if missing:
+            _drop(store, blobs)
             return bad_request(f"the archive lacks the blobs {', '.join(missing[:5])}"
                                + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        _drop(store, {d: b for d, b in blobs.items() if d not in snap.blobs})
         _restore(current, data, lambda digest, size: blobs[digest])
     if saver:
         saver.save()
     registries = current.backend.registries()
     return {"status": "ok", "registries": len(registries),
             "repositories": sum(len(r.repositories) for r in registries), "blobs": len(snap.blobs)}
+
+
+def _drop(store, staged: dict) -> None:
+    for each in staged.values():
+        store.drop(each)

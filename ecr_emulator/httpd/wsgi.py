@@ -26,6 +26,9 @@ class FileWrapper:
     """``wsgi.file_wrapper``: the server sends ``Content-Length`` bytes from the file's current
     position with ``sendfile``; iterated (by middleware, or another server) it reads blocks."""
 
+    #: this server sends at most ``Content-Length`` bytes of it, so a range may end anywhere
+    bounded_by_content_length = True
+
     def __init__(self, file, block_size: int = 1 << 20) -> None:
         self.file = file
         self.block_size = block_size

@@ -1,7 +1,7 @@
 """The OCI distribution v1.1 / Docker Registry v2 data plane, on the control plane's port.
 
 :func:`register` adds it to the emulator's Flask app: ``/v2/...`` (the route table in
-``routes.py``), ``/_emulator/blobs/<token>`` (pre-signed layer downloads) and, on the ECR
+``routes.py``), ``/ecr-emulator-layers/...`` (pre-signed layer downloads, ``downloads.py``) and, on the ECR
 Public listener, ``/token`` (Bearer tokens, ``public.py``). Views go
 through ``store/`` only; errors are the OCI table in ``errors.py``.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.routing import PathConverter
 
+from .. import presigned
+from . import downloads
 from .errors import ERRORS, RegistryError
 from .routes import ROUTES, dispatch, guarded
 
@@ -28,11 +30,7 @@ class _AnyPath(PathConverter):
 
 def register(app: Flask, emulator) -> None:
     """Serve the registry from ``app`` for ``emulator`` (its backend, settings and tokens)."""
-    from .blobs import download
-    from .bodies import release_large_buffers_promptly
     from .public import issue_token
-
-    release_large_buffers_promptly()
 
     def registry(path: str = ""):
         return dispatch(emulator, request._get_current_object())
@@ -40,8 +38,8 @@ def register(app: Flask, emulator) -> None:
     def bearer_token():
         return guarded(lambda: issue_token(emulator, request._get_current_object()))
 
-    def presigned(token: str):
-        return guarded(lambda: download(emulator, request._get_current_object(), token))
+    def presigned_download(key: str):
+        return downloads.serve(emulator, request._get_current_object())
 
     # the route table decides about every /v2 path: no slash merging or redirects by Flask
     app.url_map.converters["registry_path"] = _AnyPath
@@ -49,4 +47,6 @@ def register(app: Flask, emulator) -> None:
     app.add_url_rule("/v2/<registry_path:path>", "registry", registry, methods=_METHODS, merge_slashes=False)
     for rule in ("/token", "/token/"):
         app.add_url_rule(rule, "public_token" + rule[6:].replace("/", "_slash"), bearer_token, methods=_METHODS)
-    app.add_url_rule("/_emulator/blobs/<token>", "presigned_blob", presigned, methods=["GET", "HEAD"])
+    # pre-signed downloads are the download listener's (Emulator.__call__); served here too for an
+    # emulator without one (in-process), with the same checks
+    app.add_url_rule(f"/{presigned.BUCKET}/<path:key>", "presigned_blob", presigned_download, methods=_METHODS)

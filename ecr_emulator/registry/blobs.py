@@ -1,10 +1,10 @@
-"""Blobs: ``HEAD``/``GET``/``DELETE /v2/<name>/blobs/<digest>`` and the pre-signed download URL."""
+"""Blobs: ``HEAD``/``GET``/``DELETE /v2/<name>/blobs/<digest>``."""
 
 from __future__ import annotations
 
 from ..store.images import linked_blob, unlink_blob
-from ..tokens import InvalidToken
-from . import http
+from ..tokens import DownloadClaims
+from . import downloads, http
 from .errors import RegistryError
 
 
@@ -18,12 +18,16 @@ def _linked(ctx, name: str, value: str):
             blob = linked_blob(repo, ctx.backend.blobs, digest)
     if blob is None:
         raise RegistryError("BLOB_UNKNOWN", detail={"digest": digest})
-    return blob
+    return repo, blob
 
 
 def get_blob(ctx, name: str, digest: str):
-    """``GET``/``HEAD``: the bytes (ECR redirects to S3; serving them directly is equivalent)."""
-    return http.serve_blob(ctx.request, _linked(ctx, name, digest))
+    """``GET``: ECR's ``307`` to a pre-signed URL on the download listener (``downloads.py``), or
+    the bytes with ``--no-blob-redirects``; ``HEAD``: the headers."""
+    repo, blob = _linked(ctx, name, digest)
+    claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, blob.digest, ctx.now)
+    return downloads.redirect(ctx.emulator, ctx.request, claims) or http.serve_blob(ctx.request, blob,
+                                                                                   ctx.backend.blobs)
 
 
 def delete_blob(ctx, name: str, digest: str):
@@ -40,19 +44,3 @@ def delete_blob(ctx, name: str, digest: str):
             raise RegistryError("BLOB_UNKNOWN", detail={"digest": digest})
         ctx.backend.collect_garbage()
     return http.respond(b"", 202, {"Docker-Content-Digest": digest})
-
-
-def download(emulator, request, token: str):
-    """``GET /_emulator/blobs/<token>``: what GetDownloadUrlForLayer hands out. No auth header:
-    the signed token names the account, region, repository and digest, and expires."""
-    backend = emulator.backend
-    try:
-        claims = emulator.tokens.verify_download(token, backend.clock.now())
-    except InvalidToken as error:
-        raise RegistryError("DENIED", str(error)) from None
-    with backend.lock:
-        repo = backend.registry(claims.account, claims.region, claims.kind).repositories.get(claims.repository)
-        blob = linked_blob(repo, backend.blobs, claims.digest) if repo is not None else None
-    if blob is None:
-        raise RegistryError("BLOB_UNKNOWN", detail={"digest": claims.digest})
-    return http.serve_blob(request, blob)

@@ -1,26 +1,19 @@
-"""Request bodies in, blob bytes out, without extra copies.
+"""Request bodies in, without extra copies.
 
 :class:`RequestBody` reads ``environ["wsgi.input"]`` directly (werkzeug's ``request.stream``
 is empty for a chunked body unless the server sets ``wsgi.input_terminated``) and never
 past ``Content-Length`` (werkzeug's dev server hands over the raw socket file). Its ``read``
-returns ``bytes`` pieces that the upload session keeps as they are (and hashes as they
-arrive). Under the built-in server the body is already whole (in memory, or in a spool file
-the upload can take over: ``environ["ecr_emulator.body"]``).
-
-Because stored pieces are ``bytes``, :func:`blob_chunks` hands them to the WSGI server as they
-are (servers insist on ``bytes``); only a piece of another type or a partial range is copied,
-in slices of :data:`SEND_SLICE`.
+returns ``bytes`` pieces that the upload session hashes and writes to its file as they
+arrive. Under the built-in server the body is already whole (in memory, or in a spool file
+the upload takes over by a rename: ``environ["ecr_emulator.body"]``).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 from .errors import RegistryError
 
-#: largest piece handed to the WSGI server per write when serving a blob
-SEND_SLICE = 8 << 20
 #: largest piece read per call when the body length is unknown
 READ_SLICE = 4 << 20
 #: an unread body up to this size is drained after an error (werkzeug's server); the built-in
@@ -103,15 +96,3 @@ def release_large_buffers_promptly() -> None:
         ctypes.CDLL(None).mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (also stops the dynamic raise)
     except (OSError, AttributeError):
         pass
-
-
-def blob_chunks(blob, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """The bytes ``[start, end)`` of ``blob`` for the WSGI server: stored ``bytes`` pieces as
-    they are, anything else copied in slices of at most :data:`SEND_SLICE`."""
-    for view in blob.iter_bytes(start, end):
-        obj = view.obj
-        if isinstance(obj, bytes) and len(view) == len(obj):
-            yield obj
-            continue
-        for offset in range(0, len(view), SEND_SLICE):
-            yield bytes(view[offset:offset + SEND_SLICE])

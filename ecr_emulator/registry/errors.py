@@ -23,7 +23,7 @@ from ..errors import (
     RepositoryNotFoundException,
     UploadNotFoundException,
 )
-from ..store import DigestMismatch
+from ..store import DigestMismatch, StorageFull
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -53,6 +53,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "PAGINATION_NUMBER_INVALID": (400, "invalid number of results requested"),
     "NOT_FOUND": (404, "page not found"),
     "UNKNOWN": (500, "unknown error"),
+    # a full blob directory (ENOSPC): RFC 4918's 507 Insufficient Storage says exactly that (the
+    # request was fine; retrying after space is freed works) and stays apart from a bug's 500.
+    # Distribution answers a storage driver's failure 500 UNKNOWN, which tells the user nothing.
+    "INSUFFICIENT_STORAGE": (507, "the registry's storage is full"),
 }
 
 
@@ -92,6 +96,9 @@ def from_exception(error: Exception) -> RegistryError | None:
     """The OCI error for an exception the store raises, or None for anything else (a bug)."""
     if isinstance(error, RegistryError):
         return error
+    if isinstance(error, StorageFull):
+        return RegistryError("INSUFFICIENT_STORAGE", f"{error.strerror}; nothing was stored: free space there, "
+                                                     "or choose another directory (--blob-dir / --state-dir)")
     if isinstance(error, DigestMismatch):
         return RegistryError("DIGEST_INVALID", detail={"expected": error.expected, "actual": error.actual})
     if isinstance(error, AwsError):

@@ -1,8 +1,9 @@
 """Blob uploads: ``/v2/<name>/blobs/uploads/[<uuid>]`` -- start (or mount, or monolithic
 POST), ``PATCH`` chunks, ``PUT ?digest=`` to complete, ``GET`` status, ``DELETE`` to cancel.
 
-Bytes stream into an :class:`~ecr_emulator.store.UploadSession` (hashed as they arrive,
-all or nothing per request); ``PUT`` verifies the digest, stores the blob once and links it.
+Bytes stream into an :class:`~ecr_emulator.store.UploadSession`'s file (hashed as they arrive,
+all or nothing per request; a body the server spooled to the blob directory is renamed into
+place instead); ``PUT`` verifies the digest, stores the blob once and links it.
 A failed completion cancels the session, as Distribution does (clients restart the upload
 after a 4xx other than 416).
 """
@@ -73,8 +74,12 @@ def _append(ctx, name: str, session, body: RequestBody, first_byte: int | None) 
     if not session.lock.acquire(blocking=False):
         raise RegistryError("BLOB_UPLOAD_INVALID", "another request is writing to this upload",
                             detail={"uuid": session.id})
+    spooled = ctx.request.environ.get("ecr_emulator.body")
     try:
-        session.append_stream(body, body.length, first_byte)
+        if spooled is not None and spooled.path is not None and body.length == spooled.size:
+            session.append_spooled(spooled, first_byte)  # the server's spool file: renamed, not copied
+        else:
+            session.append_stream(body, body.length, first_byte)
     except OutOfOrderChunk as error:
         raise RegistryError("RANGE_INVALID", f"the chunk starts at byte {first_byte} but the upload has "
                                              f"{error.received} bytes", headers=_progress(ctx, name, session))

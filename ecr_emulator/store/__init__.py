@@ -2,7 +2,7 @@
 call into this package, so a ``PutImage`` and a ``docker push`` end in the same code."""
 
 from .backend import PUBLIC_REGION, Backend
-from .blobs import Blob, BlobStore, DigestMismatch, IncompleteBody, OutOfOrderChunk, UploadSession
+from .blobs import Blob, BlobStore, DigestMismatch, IncompleteBody, OutOfOrderChunk, StorageFull, UploadSession
 from .clock import Clock
 from .events import ImageDeleted, ImagePushed, TagRemoved
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
@@ -22,6 +22,7 @@ __all__ = [
     "IncompleteBody",
     "OutOfOrderChunk",
     "RegistryState",
+    "StorageFull",
     "Repository",
     "TagRemoved",
     "UploadSession",

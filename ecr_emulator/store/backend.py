@@ -35,7 +35,7 @@ class Backend:
         self.lenient_manifests = lenient_manifests
         self.lock = CountingLock()
         self.blobs = BlobStore()
-        self.uploads = UploadSessions()
+        self.uploads = UploadSessions(self.blobs)
         self._registries: dict[tuple[str, str, str], RegistryState] = {}
         self.events = Events()
         self.tasks = Tasks()

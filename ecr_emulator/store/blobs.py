@@ -1,35 +1,42 @@
-"""The content-addressed blob store and upload sessions.
+"""The content-addressed blob store: blobs by digest, their bytes in files (blobfiles.py).
 
-Bytes are kept as the list of buffers they arrived in: nothing is joined or copied after it
-is read off the socket, and the digest is updated as each buffer arrives. A repository "has"
-a blob only if it links it (``Repository.blobs``); the store itself is shared, so a mount or
-a second push of the same layer costs nothing.
+A repository "has" a blob only if it links it (``Repository.blobs``); the store itself is
+shared, so a mount or a second push of the same layer costs nothing: bytes that arrive for a
+digest already stored are dropped, not written twice. The bytes of a blob are never only in
+memory: every way a blob arrives streams it to a file while hashing it (:meth:`BlobStore.stage`),
+then :meth:`BlobStore.commit` renames the file to its digest's name. Memory holds at most a
+bounded cache of small hot blobs (blobcache.py), always a copy of a file.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import threading
-import uuid
-from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
-READ_SIZE = 4 << 20
-#: pieces a file-backed blob is read in (the size of the buffers the server sends)
+from .blobcache import BlobCache
+from .blobfiles import BlobFiles, DigestMismatch, IncompleteBody, Staged, StorageFull, private_files
+from .uploads import OutOfOrderChunk, UploadSession, UploadSessions
+
+__all__ = ["Blob", "BlobStore", "DigestMismatch", "FileBlob", "IncompleteBody", "OutOfOrderChunk", "Staged",
+           "StorageFull", "UploadSession", "UploadSessions"]
+
+#: pieces a file-backed blob is read in when it is not sent as a file
 FILE_READ_SIZE = 1 << 20
 
 
 @dataclass
 class Blob:
+    """Bytes in memory (a small blob made by the emulator itself, e.g. a signature, or by a
+    test): :meth:`BlobStore.add` writes them to a file and stores a :class:`FileBlob`."""
+
     digest: str
     size: int
     chunks: list = field(repr=False)
 
     def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[memoryview]:
-        """The bytes ``[start, end)`` as views of the stored buffers (no copy)."""
+        """The bytes ``[start, end)`` as views of the buffers (no copy)."""
         end = self.size if end is None else min(end, self.size)
         offset = 0
         for chunk in self.chunks:
@@ -44,13 +51,17 @@ class Blob:
 
 @dataclass
 class FileBlob(Blob):
-    """A blob kept in a file of the state directory (``--state-dir``) instead of in memory."""
+    """A stored blob: its bytes are the file ``path`` (named by the digest)."""
 
     path: str = ""
 
+    def open(self):
+        """The file, open for reading (raises FileNotFoundError once the blob was freed)."""
+        return open(self.path, "rb")
+
     def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[memoryview]:
         end = self.size if end is None else min(end, self.size)
-        with open(self.path, "rb") as f:
+        with self.open() as f:
             f.seek(start)
             left = end - start
             while left > 0:
@@ -64,57 +75,132 @@ class FileBlob(Blob):
 class BlobStore:
     """Blobs by digest, shared by every repository of every registry.
 
-    With :meth:`attach` (a state directory), a blob's bytes go to its file before the blob is
-    stored (:meth:`keeping`), and the store keeps :class:`FileBlob` s instead of the bytes.
+    The directory is private (created on first use under ``parent``, see :meth:`configure`)
+    unless a state directory is attached (:meth:`attach`). ``commit``, ``add``,
+    ``discard_unreferenced`` and ``replace`` run with ``Backend.lock`` held, so a blob being
+    committed is never collected half-way.
     """
 
     def __init__(self) -> None:
-        self._blobs: dict[str, Blob] = {}
+        self._blobs: dict[str, FileBlob] = {}
         self._lock = threading.Lock()
-        self.files = None
-        #: digests between "file written" and "stored" (a sweep of unreferenced files skips them)
-        self._arriving: Counter = Counter()
+        self._files: BlobFiles | None = None
+        self._files_lock = threading.Lock()  # not ``_lock``: commit asks for ``files`` holding it
+        self._parent = ""
+        self.cache = BlobCache()
 
-    def attach(self, files) -> None:
-        """Keep blob bytes in ``files`` (a :class:`~ecr_emulator.store.statedir.BlobFiles`)."""
-        self.files = files
+    # -- where the bytes go ------------------------------------------------------------------
+    def configure(self, *, parent: str = "", cache_bytes: int | None = None) -> None:
+        """``parent``: where the private directory is made (``--blob-dir``; default TMPDIR);
+        ``cache_bytes``: the memory budget of the hot-blob cache (``--blob-cache-bytes``)."""
+        self._parent = parent
+        if cache_bytes is not None:
+            self.cache = BlobCache(cache_bytes)
 
-    @contextmanager
-    def keeping(self, blob: Blob):
-        """Call outside ``Backend.lock``, and :meth:`add` the blob it gives inside the ``with``:
-        with files attached, the bytes are written to the blob's file first (so the metadata
-        that will reference it is never on disk before it) and a :class:`FileBlob` is given."""
+    def attach(self, files: BlobFiles) -> None:
+        """Keep blob bytes in ``files`` (a state directory's, durable)."""
+        self._files = files
+
+    def open_directory(self) -> BlobFiles:
+        """Make the private directory now (removing stale ones) unless one is there already."""
+        return self.files
+
+    @property
+    def files(self) -> BlobFiles:
+        """The blob directory (a private one is made on first use)."""
+        if self._files is None:
+            with self._files_lock:
+                if self._files is None:
+                    self._files = private_files(self._parent)
+        return self._files
+
+    @property
+    def spool_dir(self) -> str:
+        """Where a server may spool request bodies so that they can be renamed into the store."""
+        return self.files.tmp
+
+    # -- arriving bytes ----------------------------------------------------------------------
+    def stage(self, source, expected_digest: str | None = None, size: int | None = None) -> Staged:
+        """Stream ``source`` (``read(n)``, or an iterable of buffers) into a temporary file while
+        hashing it; verified against ``expected_digest`` and ``size`` when given. Call outside
+        ``Backend.lock``, then :meth:`commit` (or :meth:`drop`) it. Raises DigestMismatch,
+        IncompleteBody, StorageFull, and whatever reading ``source`` raises; nothing stays.
+
+        The one door for bytes that arrive whole from a stream (pull-through, snapshot import):
+        stage outside the lock, then commit and link under it in one go (a blob committed and
+        not linked in the same ``Backend.lock`` section may be collected in between)."""
+        return self.files.stage(source, expected_digest, size)
+
+    def commit(self, staged: Staged) -> FileBlob:
+        """Make staged bytes a stored blob (call with ``Backend.lock`` held); a digest already
+        stored keeps its file and the staged copy is dropped. Returns the stored blob."""
         with self._lock:
-            self._arriving[blob.digest] += 1
-            stored = self._blobs.get(blob.digest)
-        try:
-            if self.files is not None and not isinstance(blob, FileBlob):
-                blob = stored if isinstance(stored, FileBlob) else self.files.write(blob)
-            yield blob
-        finally:
+            existing = self._blobs.get(staged.digest)
+            if existing is not None:
+                self.drop(staged)
+                return existing
+            path = self.files.place(staged)
+            blob = self._blobs[staged.digest] = FileBlob(staged.digest, staged.size, [], path=path)
+            return blob
+
+    def drop(self, staged: Staged) -> None:
+        """Forget staged bytes that will not be committed."""
+        if staged.path != self.files.path(staged.digest):
+            try:
+                os.unlink(staged.path)
+            except FileNotFoundError:
+                pass
+
+    def add(self, blob: Blob) -> FileBlob:
+        """Store ``blob`` unless its digest is stored; return the stored one. Bytes in memory
+        (a :class:`Blob`) are written to a file first: meant for small blobs (call with
+        ``Backend.lock`` held)."""
+        if isinstance(blob, FileBlob):
             with self._lock:
-                self._arriving[blob.digest] -= 1
-                if not self._arriving[blob.digest]:
-                    del self._arriving[blob.digest]
+                return self._blobs.setdefault(blob.digest, blob)
+        existing = self.get(blob.digest)
+        if existing is not None:
+            return existing
+        return self.commit(self.stage(blob.iter_bytes(), blob.digest))
 
-    def in_use(self, digest: str) -> bool:
-        """Whether ``digest`` is stored or arriving (its file must stay)."""
-        with self._lock:
-            return digest in self._blobs or digest in self._arriving
-
-    def add(self, blob: Blob) -> Blob:
-        """Store ``blob`` unless a blob with its digest exists; return the stored one."""
-        with self._lock:
-            return self._blobs.setdefault(blob.digest, blob)
-
-    def get(self, digest: str) -> Blob | None:
+    # -- reading -----------------------------------------------------------------------------
+    def get(self, digest: str) -> FileBlob | None:
         return self._blobs.get(digest)
 
+    def cached(self, blob: FileBlob) -> bytes | None:
+        """The bytes of ``blob`` from the memory cache (read into it when the blob fits the
+        cache), or None: send the file."""
+        return self.cache.get_or_load(blob)
+
+    # -- going away ----------------------------------------------------------------------------
     def discard_unreferenced(self, referenced: set[str]) -> tuple[int, int]:
-        """Drop blobs whose digest is not in ``referenced``; returns how many and their bytes."""
+        """Drop blobs whose digest is not in ``referenced``; returns how many and their bytes.
+        A private directory's files go at once (a GET already streaming one keeps its open file)."""
         with self._lock:
             gone = [self._blobs.pop(d) for d in [d for d in self._blobs if d not in referenced]]
+            for blob in gone:
+                self.cache.drop(blob.digest)
+                if self._files is not None:
+                    self._files.remove(blob.digest)
         return len(gone), sum(b.size for b in gone)
+
+    def sweep(self, keep) -> int:
+        """Durable directory: delete blob files neither stored nor ``keep(digest)`` (the last
+        saved metadata's); each decision and unlink is atomic with respect to :meth:`commit`."""
+        files = self._files
+        if files is None:
+            return 0
+        removed = 0
+        for digest in files.names():
+            with self._lock:
+                if digest in self._blobs or keep(digest):
+                    continue
+                try:
+                    os.unlink(files.path(digest))
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
 
     def stats(self) -> tuple[int, int]:
         """Stored blobs and their bytes."""
@@ -122,160 +208,28 @@ class BlobStore:
         return len(blobs), sum(b.size for b in blobs)
 
     def clear(self) -> None:
-        with self._lock:
-            self._blobs.clear()
+        self.replace({})
 
-    def replace(self, blobs: dict[str, Blob]) -> None:
+    def replace(self, blobs: dict) -> None:
+        """Hold exactly ``blobs`` (digest -> FileBlob or Staged; call with ``Backend.lock``
+        held): staged ones are committed, and a private directory drops the files of the rest."""
         with self._lock:
-            self._blobs = dict(blobs)
+            old, self._blobs = self._blobs, {}
+        for digest, blob in blobs.items():
+            if isinstance(blob, Staged):
+                self.commit(blob)
+            else:
+                with self._lock:
+                    self._blobs[digest] = blob
+        with self._lock:
+            for digest in set(old) - set(self._blobs):
+                self.cache.drop(digest)
+                if self._files is not None:
+                    self._files.remove(digest)
 
-    def items(self) -> list[tuple[str, Blob]]:
+    def items(self) -> list[tuple[str, FileBlob]]:
         with self._lock:
             return list(self._blobs.items())
 
     def __len__(self) -> int:
         return len(self._blobs)
-
-
-class OutOfOrderChunk(Exception):
-    """A chunk whose first byte is not the next byte of the upload."""
-
-    def __init__(self, received: int) -> None:
-        super().__init__(received)
-        self.received = received
-
-
-class IncompleteBody(Exception):
-    """A request body that ended before its declared length (the client went away)."""
-
-    def __init__(self, expected: int, received: int) -> None:
-        super().__init__(expected, received)
-        self.expected, self.received = expected, received
-
-
-class DigestMismatch(Exception):
-    """The digest the client named is not the sha256 of the bytes it sent."""
-
-    def __init__(self, expected: str, actual: str) -> None:
-        super().__init__(expected, actual)
-        self.expected, self.actual = expected, actual
-
-
-@dataclass
-class UploadSession:
-    """An upload in progress: through ``/v2/<name>/blobs/uploads/`` or the layer-part API."""
-
-    id: str
-    account: str
-    region: str
-    repository: str
-    started_at: datetime
-    chunks: list = field(default_factory=list, repr=False)
-    part_sizes: list = field(default_factory=list)
-    size: int = 0
-
-    def __post_init__(self) -> None:
-        self._hasher = hashlib.sha256()
-        self.lock = threading.Lock()
-
-    def append(self, data: bytes) -> None:
-        """Add one part (a layer-API ``UploadLayerPart``) to the end of the upload."""
-        self._hasher.update(data)
-        if data:
-            self.chunks.append(data)
-        self.size += len(data)
-        self.part_sizes.append(len(data))
-
-    def append_stream(self, stream, length: int | None, first_byte: int | None = None) -> int:
-        """Read a request body (``stream.read(n)``) into the upload; returns the bytes added.
-
-        The buffers read off the stream are kept as they are (no join, no copy) and the
-        digest is updated as they arrive. All or nothing: the upload changes only once the
-        whole body is in, so a body that ends before ``length`` (:class:`IncompleteBody`) or
-        a stream error leaves it as it was. ``first_byte`` (from ``Content-Range``) must be
-        the next byte of the upload.
-        """
-        if first_byte is not None and first_byte != self.size:
-            raise OutOfOrderChunk(self.size)
-        hasher = self._hasher.copy()
-        chunks: list[bytes] = []
-        got = 0
-        while length is None or got < length:
-            data = stream.read(READ_SIZE if length is None else min(READ_SIZE, length - got))
-            if not data:
-                break
-            hasher.update(data)
-            chunks.append(data)
-            got += len(data)
-        if length is not None and got < length:
-            raise IncompleteBody(length, got)
-        self._hasher = hasher
-        self.chunks.extend(chunks)
-        self.size += got
-        self.part_sizes.append(got)
-        return got
-
-    def digest(self) -> str:
-        return "sha256:" + self._hasher.copy().hexdigest()
-
-    def to_blob(self, expected_digest: str) -> Blob:
-        actual = self.digest()
-        if actual != expected_digest:
-            raise DigestMismatch(expected_digest, actual)
-        return Blob(actual, self.size, self.chunks)
-
-
-class UploadSessions:
-    """Uploads in progress, by id (a UUID, as ECR's ``uploadId`` and Docker's upload UUID)."""
-
-    def __init__(self) -> None:
-        self._sessions: dict[str, UploadSession] = {}
-        self._lock = threading.Lock()
-        #: how long after its start a session expires (None: never); set from the settings
-        self.max_age: timedelta | None = None
-
-    def start(self, account: str, region: str, repository: str, now: datetime) -> UploadSession:
-        session = UploadSession(str(uuid.uuid4()), account, region, repository, now)
-        with self._lock:
-            self._sessions[session.id] = session
-        return session
-
-    def get(self, upload_id: str, account: str, region: str, repository: str,
-            now: datetime | None = None) -> UploadSession | None:
-        """The session, if it belongs to that repository and (given ``now``) has not expired."""
-        session = self._sessions.get(upload_id)
-        if session and (session.account, session.region, session.repository) == (account, region, repository):
-            if now is not None and self.max_age is not None and now >= session.started_at + self.max_age:
-                self.finish(upload_id)
-                return None
-            return session
-        return None
-
-    def expire(self, now: datetime) -> tuple[int, int]:
-        """Drop sessions older than ``max_age``; returns how many and the bytes they held."""
-        if self.max_age is None:
-            return 0, 0
-        with self._lock:
-            old = [s for s in self._sessions.values() if now >= s.started_at + self.max_age]
-            for session in old:
-                del self._sessions[session.id]
-        return len(old), sum(s.size for s in old)
-
-    def stats(self) -> tuple[int, int]:
-        """Open sessions and the bytes they hold."""
-        sessions = list(self._sessions.values())
-        return len(sessions), sum(s.size for s in sessions)
-
-    def finish(self, upload_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(upload_id, None)
-
-    def drop_repository(self, account: str, region: str, repository: str) -> None:
-        with self._lock:
-            for key, s in list(self._sessions.items()):
-                if (s.account, s.region, s.repository) == (account, region, repository):
-                    del self._sessions[key]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._sessions.clear()

@@ -195,12 +195,15 @@ def record_download(repo: Repository, image: Image) -> None:
 
 
 def complete_upload(backend, repo: Repository, session, digest: str) -> Blob:
-    """Finish an upload whose bytes are all in: verify ``digest``, store once, link to ``repo``.
+    """Finish an upload whose bytes are all in: verify ``digest``, store once (the session's
+    file is renamed into the store, or dropped when the digest is stored already), link to
+    ``repo``. Call without ``Backend.lock``.
 
     Raises ``DigestMismatch`` (the session stays open so the client may retry).
     """
-    with backend.blobs.keeping(session.to_blob(digest)) as blob, backend.lock:
-        stored = backend.blobs.add(blob)
+    staged = session.verified(digest)
+    with backend.lock:
+        stored = backend.blobs.commit(staged)
         link_blob(repo, stored, backend.clock.now())
         backend.uploads.finish(session.id)
     return stored

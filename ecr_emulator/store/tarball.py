@@ -3,23 +3,21 @@
 The archive has the state directory's layout (statedir.py): ``blobs/sha256/<hex>`` for each
 blob, then ``state.json``, so blobs come before the metadata that references them, an export
 can be untarred into a ``--state-dir``, and a state directory tarred up can be imported.
-Streams both ways: blobs are sent from where they are kept, and read in pieces on import,
-each verified against its name before it is used.
+Streams both ways: blobs are sent from their files, and streamed to files on import, each
+verified against its name before it is used.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tarfile
 from collections.abc import Iterator
 
-from .blobs import Blob
+from .blobs import Blob, DigestMismatch, IncompleteBody, Staged, StorageFull
 from .statedir import METADATA
 
 BLOCK = 512
-PIECE = 1 << 20
 _BLOB_NAME = re.compile(r"^(?:\./)?blobs/sha256/([0-9a-f]{64})$")
 
 
@@ -50,25 +48,16 @@ def export_stream(metadata: dict, blobs: dict[str, Blob]) -> Iterator[bytes]:
     yield b"\0" * (2 * BLOCK)
 
 
-def _verified_pieces(source, digest: str, size: int) -> Iterator[bytes]:
-    hasher = hashlib.sha256()
-    got = 0
-    for piece in iter(lambda: source.read(PIECE), b""):
-        hasher.update(piece)
-        got += len(piece)
-        yield piece
-    if got != size or "sha256:" + hasher.hexdigest() != digest:
-        raise ArchiveError(f"blobs/sha256/{digest[7:]}: its content does not match its digest")
-
-
-def read_archive(stream, files=None) -> tuple[dict, dict[str, Blob]]:
+def read_archive(stream, store) -> tuple[dict, dict[str, Staged]]:
     """The metadata (JSON data) and the blobs of a tar (optionally gzipped) stream.
 
-    Blobs go to ``files`` (statedir.BlobFiles) when given, else stay in memory. Every blob is
-    verified against the digest its name says before it is kept.
+    Each blob is streamed into ``store`` (a ``BlobStore``: :meth:`~BlobStore.stage`, hashed as
+    it is written, never whole in memory) and verified against the digest its name says; the
+    caller commits the staged blobs (``BlobStore.replace``) or drops them. On any error the
+    blobs staged so far are dropped.
     """
     metadata = None
-    blobs: dict[str, Blob] = {}
+    blobs: dict[str, Staged] = {}
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:
             for member in tar:
@@ -78,18 +67,26 @@ def read_archive(stream, files=None) -> tuple[dict, dict[str, Blob]]:
                 source = tar.extractfile(member)
                 if match:
                     digest = "sha256:" + match.group(1)
-                    pieces = _verified_pieces(source, digest, member.size)
-                    if files is not None:
-                        blobs[digest] = files.write_pieces(digest, member.size, pieces)
-                    else:
-                        blobs[digest] = Blob(digest, member.size, list(pieces))
+                    try:
+                        staged = store.stage(source, digest, member.size)
+                    except (DigestMismatch, IncompleteBody):
+                        raise ArchiveError(f"blobs/sha256/{match.group(1)}: its content does not match its "
+                                           "digest") from None
+                    if digest in blobs:
+                        store.drop(blobs[digest])
+                    blobs[digest] = staged
                 elif member.name.lstrip("./") == METADATA:
                     try:
                         metadata = json.loads(source.read())
                     except ValueError as error:
                         raise ArchiveError(f"{METADATA} is not JSON: {error}") from None
-    except (tarfile.TarError, EOFError, OSError) as error:
-        raise ArchiveError(f"not a tar archive of an ecr-emulator state: {error}") from None
-    if metadata is None:
-        raise ArchiveError(f"the archive has no {METADATA}")
+        if metadata is None:
+            raise ArchiveError(f"the archive has no {METADATA}")
+    except BaseException as error:
+        for staged in blobs.values():
+            store.drop(staged)
+        if isinstance(error, (tarfile.TarError, EOFError)) or (
+                isinstance(error, OSError) and not isinstance(error, StorageFull)):
+            raise ArchiveError(f"not a tar archive of an ecr-emulator state: {error}") from None
+        raise
     return metadata, blobs

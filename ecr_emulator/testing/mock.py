@@ -17,8 +17,10 @@ since a handler for ``before-send.ecr`` runs before moto's catch-all ``before-se
 Each activation starts from an empty emulator. ``registry=True`` also serves the emulator on
 127.0.0.1 (a free port, werkzeug's threaded server) for clients that need a registry
 (skopeo, podman, oras, :meth:`MockEcr.push`); ``repositoryUri`` and ``proxyEndpoint`` then
-name that port, usable as returned. Without it they have AWS's form
-(``<account>.dkr.ecr.<region>.amazonaws.com/<name>``), as moto answers.
+name that port, usable as returned, and a second free port serves the pre-signed blob downloads
+the registry redirects to (``registry/downloads.py``). Without it they have AWS's form
+(``<account>.dkr.ecr.<region>.amazonaws.com/<name>``), as moto answers, and there is no listener
+to redirect to: ``GetDownloadUrlForLayer`` names the endpoint's own host.
 
 The handlers are added to botocore's built-in handlers, so they reach every session created
 after the first ``mock_ecr`` starts, and to boto3's default session if it already exists
@@ -204,8 +206,8 @@ class MockEcr:
             else:
                 os.environ[name] = value
         self._saved_env = {}
-        server, self._server = self._server, None
-        if server is not None:
+        servers, self._server = self._server or [], None
+        for server in servers:
             server.shutdown()
             server.server_close()
 
@@ -273,10 +275,15 @@ class MockEcr:
             def log_request(self, *args, **kwargs) -> None:
                 pass
 
-        self._server = make_server("127.0.0.1", 0, self.emulator, threaded=True, request_handler=QuietHandler)
-        self._server.daemon_threads = True
-        self.registry_url = f"http://127.0.0.1:{self._server.socket.getsockname()[1]}"
-        threading.Thread(target=self._server.serve_forever, name="ecr-emulator-mock-registry", daemon=True).start()
+        # the registry, and the pre-signed blob downloads it redirects to (another origin)
+        self._server = [make_server("127.0.0.1", 0, self.emulator, threaded=True, request_handler=QuietHandler)
+                        for _ in range(2)]
+        registry, downloads = self._server
+        self.emulator.set_download_ports([downloads.socket.getsockname()[1]])
+        self.registry_url = f"http://127.0.0.1:{registry.socket.getsockname()[1]}"
+        for server, name in zip(self._server, ("registry", "downloads"), strict=True):
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, name=f"ecr-emulator-mock-{name}", daemon=True).start()
 
     @property
     def registry_host(self) -> str | None:

@@ -14,6 +14,7 @@ from collections import deque
 
 ANNOUNCE = re.compile(r"listening on (https?://[\w.\-\[\]:]+:\d+)")
 PUBLIC_ANNOUNCE = re.compile(r"public registry on (https?://[\w.\-\[\]:]+:\d+)")
+DOWNLOAD_ANNOUNCE = re.compile(r"blob downloads on (https?://[\w.\-\[\]:]+:\d+)")
 
 
 class ServerProcess:
@@ -31,6 +32,8 @@ class ServerProcess:
         self.url: str | None = None
         #: the ECR Public registry's listener
         self.public_url: str | None = None
+        #: the pre-signed blob downloads' listener
+        self.download_url: str | None = None
         self.output: deque[str] = deque(maxlen=2000)
         self._process: subprocess.Popen | None = None
 
@@ -56,10 +59,13 @@ class ServerProcess:
                 public = PUBLIC_ANNOUNCE.search(line)
                 if public:
                     self.public_url = public.group(1)
+                download = DOWNLOAD_ANNOUNCE.search(line)
+                if download:
+                    self.download_url = download.group(1)
                 match = ANNOUNCE.search(line)
                 if match and not self.url:
                     self.url = match.group(1)
-                if self.url and self.public_url:
+                if self.url and self.public_url and self.download_url:
                     found.set()
 
         threading.Thread(target=pump, daemon=True).start()

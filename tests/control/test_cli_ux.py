@@ -44,6 +44,8 @@ def test_a_port_in_use_is_one_line_naming_the_flag(busy_port, server):
     assert "choose another port" in line
     line = _one_line(_serve("--port", "0", "--public-port", str(busy_port), "--server", server))
     assert "(--public-port / ECR_EMULATOR_PUBLIC_PORT)" in line
+    line = _one_line(_serve("--port", "0", "--download-port", str(busy_port), "--server", server))
+    assert "(--download-port / ECR_EMULATOR_DOWNLOAD_PORT)" in line
 
 
 def test_a_port_from_the_environment_in_use_names_the_variable(busy_port):

@@ -7,6 +7,7 @@ GetDownloadUrlForLayer), through checked boto3 clients against the real server.
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -258,23 +259,29 @@ def test_layers_are_per_repository(ecr, repo):
 
 # -- downloads -----------------------------------------------------------------------------
 
-def _download_route_missing(url: str) -> bool:
-    probe = requests.get(f"{url}/_emulator/blobs/not-a-token", timeout=10)
-    return probe.status_code == 404 and "errors" not in probe.text and "message" not in probe.text
-
-
-def test_get_download_url_for_layer_serves_the_exact_bytes(ecr, repo, url):
+def test_get_download_url_for_layer_serves_the_exact_bytes(ecr, repo, ecr_emulator_server):
+    """An S3-style pre-signed URL on the download listener (another origin than the API), which
+    serves the bytes without credentials and refuses them with an Authorization header."""
     image = make_image("download", layers=1, layer_bytes=300_000)
     push_image(ecr, repo, image, "v1")
     layer = image.layers[0]
     answer = ecr.get_download_url_for_layer(repositoryName=repo, layerDigest=digest_of(layer))
     assert answer["layerDigest"] == digest_of(layer)
-    assert answer["downloadUrl"].startswith(f"{url}/_emulator/blobs/")
-    if _download_route_missing(url):
-        pytest.skip("the registry's /_emulator/blobs/<token> route is not there yet")
-    fetched = requests.get(answer["downloadUrl"], timeout=30)
+    download = answer["downloadUrl"]
+    assert download.startswith(f"{ecr_emulator_server.download_url}/")
+    assert ecr_emulator_server.download_url != ecr_emulator_server.url
+    query = parse_qs(urlsplit(download).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and query["X-Amz-Expires"] == ["3600"]
+    assert {"X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"} <= set(query)
+    fetched = requests.get(download, timeout=30)
     assert fetched.status_code == 200
     assert fetched.content == layer
+    ranged = requests.get(download, headers={"Range": "bytes=10-19"}, timeout=30)
+    assert (ranged.status_code, ranged.content) == (206, layer[10:20])
+    refused = requests.get(download, headers={"Authorization": "Basic eDp5"}, timeout=30)
+    assert refused.status_code == 400
+    assert "<Code>InvalidArgument</Code>" in refused.text
+    assert "Only one auth mechanism allowed" in refused.text
     config = ecr.get_download_url_for_layer(repositoryName=repo, layerDigest=digest_of(image.config))
     assert requests.get(config["downloadUrl"], timeout=30).content == image.config
 

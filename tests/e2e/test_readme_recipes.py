@@ -38,7 +38,7 @@ def _recipe_script(port: int) -> str:
     runnable = [b for b in blocks[1:] if not re.search(r"^\s*(docker|oras|.*\| *(docker|oras)) ", b, re.M)]
     assert len(runnable) >= 3, "the README's recipes moved: update this test"
     script = "set -e\n" + start + "".join(runnable) + stop
-    script = script.replace("--port 5000", f"--port {port} --public-port 0")
+    script = script.replace("--port 5000", f"--port {port} --public-port 0 --download-port 0")
     assert "127.0.0.1:5000" in script
     return script.replace("127.0.0.1:5000", f"127.0.0.1:{port}")
 

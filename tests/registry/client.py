@@ -38,9 +38,17 @@ class Registry:
     def host(self) -> str:
         return urlsplit(self.url).netloc
 
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+    def request(self, method: str, path: str, follow: bool = True, **kwargs) -> requests.Response:
+        """One request; a ``307`` to another origin (ECR's blob redirect) is followed as a client
+        must follow it to S3: without the registry's ``Authorization`` (``follow=False``: not)."""
         target = path if path.startswith("http") else self.url + path
-        return self.session.request(method, target, timeout=TIMEOUT, allow_redirects=False, **kwargs)
+        response = self.session.request(method, target, timeout=TIMEOUT, allow_redirects=False, **kwargs)
+        if follow and response.status_code == 307:
+            location = response.headers["Location"]
+            assert urlsplit(location).netloc != urlsplit(target).netloc, "a redirect to the same origin"
+            headers = {k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "authorization"}
+            response = requests.request(method, location, headers=headers, timeout=TIMEOUT, allow_redirects=False)
+        return response
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

@@ -94,6 +94,8 @@ def test_push_then_anonymous_pull_with_the_alias_in_every_location(pusher, publi
     assert got.status_code == 200 and got.content == image.manifest
     assert got.headers["Docker-Content-Digest"] == image.digest
     for digest, data in image.blobs.items():
+        # ECR's redirect to a pre-signed URL on the download origin, followed without the token
+        assert anonymous.get(f"/v2/{ALIAS}/tool/blobs/{digest}", follow=False).status_code == 307
         assert anonymous.get(f"/v2/{ALIAS}/tool/blobs/{digest}").content == data
     assert anonymous.get(f"/v2/{ALIAS}/tool/tags/list").json() == {"name": f"{ALIAS}/tool", "tags": ["v1"]}
     (detail,) = ecr_public.describe_images(repositoryName="tool")["imageDetails"]

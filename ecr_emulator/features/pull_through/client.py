@@ -71,17 +71,12 @@ class Upstream:
                 media_type = ""
         return data, media_type
 
-    def blob(self, repository: str, digest: str) -> list[bytes]:
-        """The blob's bytes, in pieces as they were read."""
+    def blob(self, repository: str, digest: str, consume):
+        """``consume(response)`` with the blob's response (read it as a stream); returns what
+        ``consume`` returns."""
         scope = f"repository:{repository}:pull"
-        pieces = []
         with self._get(f"/v2/{repository}/blobs/{digest}", scope, {}) as response:
-            while True:
-                piece = response.read(1 << 20)
-                if not piece:
-                    break
-                pieces.append(piece)
-        return pieces
+            return consume(response)
 
     def ping(self) -> None:
         """Authenticate against ``/v2/`` (ValidatePullThroughCacheRule)."""

@@ -11,12 +11,13 @@ the cached copy in service. Network work never holds ``Backend.lock``.
 
 from __future__ import annotations
 
-import hashlib
+import http.client
 from dataclasses import dataclass, replace
 
 from ... import secrets
 from ...errors import AwsError, ImageAlreadyExistsException, ImageTagAlreadyExistsException
-from ...store import Blob, RegistryState, Repository
+from ...store import RegistryState, Repository
+from ...store.blobs import DigestMismatch, Staged, StorageFull
 from ...store.digests import sha256_digest
 from ...store.events import PullThroughSynced
 from ...store.images import link_blob, linked_blob
@@ -37,7 +38,8 @@ class _Manifest:
 class _Download:
     #: child manifests first, the requested manifest last
     manifests: list[_Manifest]
-    blobs: list[Blob]
+    #: blobs stored already, or staged (streamed to a file, verified) until ``_store``
+    blobs: list
 
 
 class Fetcher(Upstreams):
@@ -85,9 +87,9 @@ class Fetcher(Upstreams):
                 return False
             client = self._client(rule)
             upstream_name = rule.upstream_repository(repo.name)
-        blob = backend.blobs.get(digest) or _blob(client, upstream_name, digest)
+        blob = backend.blobs.get(digest) or _blob(backend.blobs, client, upstream_name, digest)
         with backend.lock:
-            link_blob(repo, backend.blobs.add(blob), backend.clock.now())
+            link_blob(repo, _commit(backend, blob), backend.clock.now())
         return True
 
     def check(self, state: RegistryState, rule: PullThroughRule) -> str | None:
@@ -113,23 +115,28 @@ class Fetcher(Upstreams):
     def _download(self, client: Upstream, name: str, reference: str, digest: str | None) -> _Download:
         top = _manifest(client, name, reference, digest)
         manifests, blobs, seen = [], [], set()
-        parsed = _parse(top)
-        for child in parsed.children:
-            manifest = _manifest(client, name, child.digest, child.digest)
-            manifests.append(manifest)
-            blobs += self._blobs(client, name, _parse(manifest), seen)
-        blobs += self._blobs(client, name, parsed, seen)
+        try:
+            parsed = _parse(top)
+            for child in parsed.children:
+                manifest = _manifest(client, name, child.digest, child.digest)
+                manifests.append(manifest)
+                self._blobs(client, name, _parse(manifest), seen, blobs)
+            self._blobs(client, name, parsed, seen, blobs)
+        except BaseException:
+            for blob in blobs:
+                if isinstance(blob, Staged):
+                    self.backend.blobs.drop(blob)
+            raise
         manifests.append(top)
         return _Download(manifests, blobs)
 
-    def _blobs(self, client: Upstream, name: str, parsed, seen: set[str]) -> list[Blob]:
-        found = []
+    def _blobs(self, client: Upstream, name: str, parsed, seen: set[str], found: list) -> None:
+        store = self.backend.blobs
         for descriptor in parsed.blobs:
             if descriptor.foreign or descriptor.digest in seen:
                 continue
             seen.add(descriptor.digest)
-            found.append(self.backend.blobs.get(descriptor.digest) or _blob(client, name, descriptor.digest))
-        return found
+            found.append(store.get(descriptor.digest) or _blob(store, client, name, descriptor.digest))
 
     def _store(self, state: RegistryState, name: str, tag: str | None, digest: str | None,
                download: _Download) -> None:
@@ -137,8 +144,9 @@ class Fetcher(Upstreams):
         now = backend.clock.now()
         repo = state.repositories.get(name) or create_for_ecr(state, name, PULL_THROUGH_CACHE, now)
         for blob in download.blobs:
+            stored = _commit(backend, blob)
             if linked_blob(repo, backend.blobs, blob.digest) is None:
-                link_blob(repo, backend.blobs.add(blob), backend.clock.now())
+                link_blob(repo, stored, backend.clock.now())
         *children, top = download.manifests
         for child in children:
             _put(backend, repo, child, None, now)
@@ -180,17 +188,21 @@ def _manifest(client: Upstream, name: str, reference: str, digest: str | None) -
     return _Manifest(data, media_type, actual)
 
 
-def _blob(client: Upstream, name: str, digest: str) -> Blob:
-    pieces = client.blob(name, digest)
-    actual = _digest_of(pieces)
-    if actual != digest:
-        raise UpstreamError("UpstreamUnavailable", f"the upstream returned bytes with digest {actual} for blob "
-                                                   f"{digest} of {name}")
-    return Blob(digest, sum(len(p) for p in pieces), pieces)
+def _blob(store, client: Upstream, name: str, digest: str) -> Staged:
+    """The upstream's blob streamed into a file of ``store`` while hashing (never whole in memory)."""
+    try:
+        return client.blob(name, digest, lambda response: store.stage(response, digest))
+    except DigestMismatch as error:
+        raise UpstreamError("UpstreamUnavailable", f"the upstream returned bytes with digest {error.actual} for "
+                                                   f"blob {digest} of {name}") from None
+    except StorageFull as error:
+        raise UpstreamError("UpstreamUnavailable", f"the blob {digest} of {name} does not fit: "
+                                                   f"{error.strerror}") from None
+    except (OSError, http.client.HTTPException) as error:
+        raise UpstreamError("UpstreamUnavailable", f"reading the blob {digest} of {name} from the upstream "
+                                                   f"failed: {error}") from None
 
 
-def _digest_of(pieces: list[bytes]) -> str:
-    hasher = hashlib.sha256()
-    for piece in pieces:
-        hasher.update(piece)
-    return "sha256:" + hasher.hexdigest()
+def _commit(backend, blob):
+    """A downloaded blob stored (call with ``Backend.lock`` held)."""
+    return backend.blobs.commit(blob) if isinstance(blob, Staged) else blob
