@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -38,6 +40,16 @@ log = logging.getLogger("ecr_emulator.awsjson")
 MAX_BODY = 32 << 20
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
 ContextFactory = Callable[[Request, Service], Any]
+
+
+#: reason phrases of the statuses the control plane answers
+_REASONS = {code.value: code.phrase for code in HTTPStatus}
+
+
+def request_id() -> str:
+    """A request id in AWS's form (a version 4 UUID). Drawn from ``random``: an id needs to be
+    unique, not secret, and ``uuid4()`` reads the kernel's entropy on every call."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 def _error_answer(error: AwsError, request_id: str) -> tuple[int, dict[str, str], bytes]:
@@ -94,14 +106,21 @@ class AwsJsonProtocol:
         """``POST /``: the AWS JSON door (a request without a target is answered here too)."""
         return request.method == "POST" and (request.path == "/" or "X-Amz-Target" in request.headers)
 
-    def __call__(self, request: Request) -> Response:
+    def __call__(self, request: Request):
+        """The answer to ``request`` as a WSGI application (a plain one: a werkzeug
+        ``Response`` would cost more than the small JSON answer it carries)."""
         status, headers, body = self.answer(request)
-        return Response(body, status=status, headers=headers)
+
+        def respond(environ, start_response):
+            start_response(f"{status} {_REASONS.get(status, 'Unknown')}",
+                           [*headers.items(), ("Content-Length", str(len(body)))])
+            return [body]
+        return respond
 
     def answer(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body of the answer to ``request`` (the in-process ``mock_ecr``
         hands them to botocore as they are, without a WSGI response in between)."""
-        call = Call(request, str(uuid.uuid4()))
+        call = Call(request, request_id())
         try:
             call.result = self._dispatch(call)
             answer = 200, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": call.request_id}, \

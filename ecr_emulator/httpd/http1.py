@@ -22,9 +22,6 @@ MAX_HEAD = 64 << 10
 MAX_CHUNK_LINE = 1024
 MAX_TRAILERS = 16 << 10
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_LINES = re.compile(rb"\r?\n")
-_FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 
 
 class HttpError(Exception):
@@ -64,40 +61,57 @@ class Request:
         self.expect_continue = False
 
 
+#: one header field line (RFC 9110 §5.1, §5.5), decoded as latin-1: name, value without the
+#: optional white space around it
+_FIELD = r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)[ \t]*\r?\n"
+_FIELDS = re.compile(f"(?:{_FIELD})*")
+_FIELD_LINE = re.compile(_FIELD)
+
+
 def parse_head(raw: bytes) -> Request:
-    """The request in ``raw`` (a whole head, blank line included)."""
-    lines = _LINES.split(raw.lstrip(b"\r\n"))
-    request_line = lines[0]
+    """The request in ``raw`` (a whole head, blank line included). The head is decoded once and
+    its header block checked and split by two regular-expression passes: this runs for every
+    request on the event loop."""
+    text = raw.lstrip(b"\r\n").decode("latin-1")
+    line_end = text.find("\n")
+    request_line = text[:line_end].rstrip("\r")
     if len(request_line) > MAX_LINE:
         raise HttpError(414, "request line too long")
-    parts = request_line.split(b" ")
-    if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
+    parts = request_line.split(" ")
+    if len(parts) != 3 or not _TOKEN_STR.fullmatch(parts[0]) or not parts[1]:
         raise HttpError(400, "malformed request line")
     method, target, version = parts
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
-        if version.startswith(b"HTTP/"):
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        if version.startswith("HTTP/"):
             raise HttpError(505, "HTTP version not supported")
         raise HttpError(400, "malformed request line")
-    if any(c <= 0x20 or c == 0x7F for c in target):
+    if _BAD_TARGET.search(target):
         raise HttpError(400, "malformed request target")
-    headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        if not line:
-            continue
-        if len(line) > MAX_LINE:
-            raise HttpError(431, "header line too long")
-        if line[0] in (0x20, 0x09):
-            raise HttpError(400, "obsolete header line folding")
-        name, colon, value = line.partition(b":")
-        value = value.strip(b" \t")
-        if not colon or not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
-            raise HttpError(400, "malformed header line")
-        headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
-        if len(headers) > MAX_HEADERS:
-            raise HttpError(431, "too many header fields")
-    request = Request(method.decode("latin-1"), target.decode("latin-1"), version.decode("latin-1"), headers)
+    block = text[line_end + 1:]
+    block = block[:-2] if block.endswith("\r\n") else block[:-1]  # the blank line
+    if _FIELDS.fullmatch(block) is None or (len(block) > MAX_LINE and
+                                            max(map(len, block.split("\n"))) > MAX_LINE):
+        _refuse_fields(block)
+    fields = _FIELD_LINE.findall(block)
+    if len(fields) > MAX_HEADERS:
+        raise HttpError(431, "too many header fields")
+    request = Request(method, target, version, [(name.lower(), value) for name, value in fields])
     _framing(request)
     return request
+
+
+_TOKEN_STR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _refuse_fields(block: str) -> None:
+    """Why a header block that is not all field lines is refused (the status of its first bad line)."""
+    for line in block.split("\n"):
+        if len(line) > MAX_LINE:
+            raise HttpError(431, "header line too long")
+        if line[:1] in (" ", "\t"):
+            raise HttpError(400, "obsolete header line folding")
+    raise HttpError(400, "malformed header line")
 
 
 def _framing(request: Request) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import signal
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .connection import Connection
@@ -55,7 +55,9 @@ class Server:
         self.date = DateHeader()
         self.connections: dict[Connection, None] = {}
         self._per_client: Counter = Counter()
-        self._pool = ThreadPoolExecutor(config.threads, thread_name_prefix="ecr-request")
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._serve_requests, name=f"ecr-request-{n}", daemon=True)
+                         for n in range(config.threads)]
         self._stopping: asyncio.Event | None = None
         self._probe_logged = False
         self._listeners: list = []
@@ -69,7 +71,16 @@ class Server:
         return self._body_limit(environ) if self._body_limit is not None else None
 
     def submit(self, fn, *args) -> None:
-        self._pool.submit(fn, *args)
+        """Run ``fn(*args)`` on a request thread (a plain queue: no future, no lock per call)."""
+        self._work.put((fn, args))
+
+    def _serve_requests(self) -> None:
+        while (item := self._work.get()) is not None:
+            fn, args = item
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 -- one request's failure must not end the thread
+                log.exception("request thread error")
 
     def admit(self, conn: Connection) -> bool:
         """Make room for ``conn`` (closing the oldest idle connection at a bound), or refuse it."""
@@ -129,6 +140,8 @@ class Server:
 
     async def _main(self) -> None:
         self.loop = loop = asyncio.get_running_loop()
+        for thread in self._threads:
+            thread.start()
         self._stopping = asyncio.Event()
         for sock in self.sockets:
             listener = sock.getsockname()[:2]
@@ -192,4 +205,5 @@ class Server:
         for conn in list(self.connections):
             conn.reset()
         await asyncio.sleep(0)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for _ in self._threads:
+            self._work.put(None)  # each request thread ends after the work before it
