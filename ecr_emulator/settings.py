@@ -12,12 +12,15 @@ Field kinds: ``str``, ``int``, ``float``, ``bool`` (env ``1/0/true/false/yes/no/
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import MISSING, dataclass, field, fields
 
 from .awsjson.identity import is_region
 from .public import parse_aliases
 
 URI_STYLES = ("local", "aws")
+#: a DNS name or an IP address (``--allowed-host``)
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.:-]{0,251}[a-z0-9_])?")
 SERVERS = ("gunicorn", "werkzeug")
 
 
@@ -112,6 +115,10 @@ class Settings:
         "", "verify SigV4 signatures of API requests against this credentials file (INI: a section per "
             "access key with aws_access_key_id, aws_secret_access_key, account, optional aws_session_token "
             "and principal_arn); off when empty")
+    allowed_hosts: tuple = setting(
+        (), "a host name the /_emulator endpoints answer for besides localhost, loopback addresses, --host "
+            "and ECR's own host names (e.g. the service name CI reaches the emulator by); repeatable, "
+            "NAME or *.DOMAIN", flag="--allowed-host", metavar="NAME")
     admin_token: str = setting("", "require this token (Authorization: Bearer) on the /_emulator endpoints "
                                    "that change state; off when empty")
     vuln_db: str = setting(
@@ -218,6 +225,9 @@ class Settings:
             parse_aliases(self.public_alias)
         except ValueError as error:
             raise SettingError(f"{describe('public_alias')}: {error}") from None
+        for name in self.allowed_host_names():
+            if not _HOST_NAME.fullmatch(name.removeprefix("*.")):
+                raise SettingError(f"{describe('allowed_hosts')} takes host names (NAME or *.DOMAIN), not {name!r}")
         for account in self.public_verified:
             if not (len(account) == 12 and account.isdigit()):
                 raise SettingError(f"{describe('public_verified')} takes 12-digit account ids, not {account!r}")
@@ -229,6 +239,11 @@ class Settings:
             if member == account:
                 return org
         return None
+
+    def allowed_host_names(self) -> tuple[str, ...]:
+        """``--allowed-host`` as lower-case names (a flag value may also be a comma list)."""
+        return tuple(name.strip().lower().rstrip(".") for item in self.allowed_hosts
+                     for name in item.split(",") if name.strip())
 
     @property
     def effective_public_port(self) -> int:
