@@ -81,6 +81,7 @@ def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type
         )
     image = existing or _new_image(repo, blobs, parsed, actual, manifest, now)
     repo.images[actual] = image
+    repo.images_changes += 1
     if archived:
         # pushing an archived image again restores it at once (ECR's user guide)
         archive.restore(repo, image, completes_at=now)
@@ -138,6 +139,7 @@ def _move_tag(repo: Repository, tag: str, image: Image, now: datetime) -> None:
     repo.tag_index[tag] = image.digest
     repo.tagged_at[tag] = now
     image.tags.append(tag)
+    repo.images_changes += 1
 
 
 def parents_of(repo: Repository, digest: str) -> list[Image]:
@@ -153,6 +155,7 @@ def referrers_of(repo: Repository, digest: str) -> list[Image]:
 def delete_image(repo: Repository, digest: str) -> Image:
     """Remove the image and all its tags (callers check :func:`parents_of` first)."""
     image = repo.images.pop(digest)
+    repo.images_changes += 1
     for tag in image.tags:
         repo.tag_index.pop(tag, None)
         repo.tagged_at.pop(tag, None)
@@ -162,6 +165,7 @@ def delete_image(repo: Repository, digest: str) -> Image:
 def remove_tag(repo: Repository, tag: str) -> Image:
     """Untag; an image left without tags is deleted, as BatchDeleteImage does."""
     image = repo.images[repo.tag_index.pop(tag)]
+    repo.images_changes += 1
     repo.tagged_at.pop(tag, None)
     image.tags.remove(tag)
     if not image.tags:

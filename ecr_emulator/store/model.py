@@ -88,6 +88,9 @@ class Repository:
     lifecycle_preview: LifecyclePreview | None = None
     #: pull-through cache: when each tag was last checked against the upstream
     upstream_checked_at: dict[str, datetime] = field(default_factory=dict)
+    #: bumped by every change to ``images``, their tags or storage class (``store/images.py``,
+    #: ``store/archive.py``): the paging index (``store/listing.py``) is rebuilt when it moves
+    images_changes: int = field(default=0, compare=False, repr=False)
 
     @property
     def arn(self) -> str:
