@@ -125,6 +125,18 @@ class Settings:
         "", "directory of OSV-format vulnerability records the scanner matches images against "
             "(default: the small demo feed shipped with the package)")
 
+    scan_max_layer_bytes: int = setting(
+        8 << 30, "image scanning: bytes one layer may expand to (decompressed tar); past it the scan ends "
+                 "IMAGE_SIZE_EXCEEDED", cli=False, above=0)
+    scan_max_image_bytes: int = setting(
+        32 << 30, "image scanning: bytes all layers of an image may expand to", cli=False, above=0)
+    scan_max_files: int = setting(
+        100_000, "image scanning: files the scanner reads per image (package databases, manifests)",
+        cli=False, above=0)
+    scan_max_read_bytes: int = setting(
+        96 << 20, "image scanning: bytes of the files the scanner reads and holds per image (its memory)",
+        cli=False, above=0)
+
     lifecycle_interval: float = setting(
         3600.0, "seconds of real time between automatic lifecycle policy runs (0: only on "
                 "POST /_emulator/lifecycle/run)", at_least=0)

@@ -20,11 +20,14 @@ COMPLETE = "COMPLETE"
 ACTIVE = "ACTIVE"
 FAILED = "FAILED"
 UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE"
+#: the image is past one of the scanner's budgets (``features/scanning/layers.py``)
+IMAGE_SIZE_EXCEEDED = "IMAGE_SIZE_EXCEEDED"
 
 RUNNING = (IN_PROGRESS, PENDING)
 
 COMPLETE_DESCRIPTION = "The scan was completed successfully."
 UNSUPPORTED_DESCRIPTION = "The operating system and/or package manager are not supported."
+IMAGE_SIZE_EXCEEDED_DESCRIPTION = "The image is larger than the scanner supports"
 
 
 @dataclass
