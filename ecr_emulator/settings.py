@@ -174,8 +174,13 @@ class Settings:
 
     # -- reliability: memory that comes back, no stalls, bounded bodies --------------------
     blob_grace_seconds: float = setting(
-        3600.0, "seconds (emulator clock) a blob no image references stays linked to its repository "
-                "before it is freed (uploaded and never pushed, or left behind by a delete)", cli=False, at_least=0)
+        3600.0, "seconds (emulator clock) a blob uploaded or mounted to a repository and not named by an image "
+                "stays linked to it before it is freed (a push in progress, a layer-API upload awaiting PutImage)",
+        cli=False, at_least=0)
+    deleted_blob_grace_seconds: float = setting(
+        3.0, "seconds (emulator clock) a blob a deleted image left unreferenced stays linked before it is "
+             "freed, longer while a push of that repository that was in flight at the delete goes on",
+        cli=False, at_least=0)
     upload_expiry_seconds: float = setting(
         7 * 24 * 3600.0, "seconds (emulator clock) after its start an unfinished upload session expires "
                          "and its bytes are freed (Distribution's 7 days)", cli=False, at_least=0)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from ..store.images import linked_blob, unlink_blob
+from ..store.images import linked_blob, touch_blob, unlink_blob
 from ..tokens import InvalidToken
 from . import http
 from .errors import RegistryError
 
 
-def _linked(ctx, name: str, value: str):
+def _linked(ctx, name: str, value: str, *, touch: bool = False):
     repo = ctx.repository(name)
     digest = http.digest(value)
     with ctx.lock:
         blob = linked_blob(repo, ctx.backend.blobs, digest)
+        if blob is not None and touch:  # a pushing client checking the blob: it may name it next
+            touch_blob(repo, digest, ctx.now)
     if blob is None and ctx.fetch_blob(repo, digest):  # a pull-through repository fetches it
         with ctx.lock:
             blob = linked_blob(repo, ctx.backend.blobs, digest)
@@ -23,7 +25,7 @@ def _linked(ctx, name: str, value: str):
 
 def get_blob(ctx, name: str, digest: str):
     """``GET``/``HEAD``: the bytes (ECR redirects to S3; serving them directly is equivalent)."""
-    return http.serve_blob(ctx.request, _linked(ctx, name, digest))
+    return http.serve_blob(ctx.request, _linked(ctx, name, digest, touch=ctx.request.method == "HEAD"))
 
 
 def delete_blob(ctx, name: str, digest: str):

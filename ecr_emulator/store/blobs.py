@@ -173,6 +173,8 @@ class UploadSession:
     chunks: list = field(default_factory=list, repr=False)
     part_sizes: list = field(default_factory=list)
     size: int = 0
+    #: when a request last used the session (``UploadSessions.get``): a push in flight
+    last_active: datetime | None = None
 
     def __post_init__(self) -> None:
         self._hasher = hashlib.sha256()
@@ -225,6 +227,14 @@ class UploadSession:
         return Blob(actual, self.size, self.chunks)
 
 
+def pushing(activity: list[tuple[datetime, datetime]], since: datetime, now: datetime, window: timedelta) -> bool:
+    """Whether a push that may name a blob released at ``since`` is in flight, judged from a
+    repository's :meth:`UploadSessions.activity`: an upload session started before
+    ``since + window`` (its client may have checked the blob just before it was released) and
+    active within the last ``window`` (open, or finished that recently: its manifest is on its way)."""
+    return any(started <= since + window and now - active < window for started, active in activity)
+
+
 class UploadSessions:
     """Uploads in progress, by id (a UUID, as ECR's ``uploadId`` and Docker's upload UUID)."""
 
@@ -233,6 +243,9 @@ class UploadSessions:
         self._lock = threading.Lock()
         #: how long after its start a session expires (None: never); set from the settings
         self.max_age: timedelta | None = None
+        #: (account, region, repository, started, last active) of recently finished sessions,
+        #: for :meth:`activity` (pruned there)
+        self._finished: list[tuple[str, str, str, datetime, datetime]] = []
 
     def start(self, account: str, region: str, repository: str, now: datetime) -> UploadSession:
         session = UploadSession(str(uuid.uuid4()), account, region, repository, now)
@@ -248,6 +261,8 @@ class UploadSessions:
             if now is not None and self.max_age is not None and now >= session.started_at + self.max_age:
                 self.finish(upload_id)
                 return None
+            if now is not None:
+                session.last_active = now
             return session
         return None
 
@@ -268,7 +283,22 @@ class UploadSessions:
 
     def finish(self, upload_id: str) -> None:
         with self._lock:
-            self._sessions.pop(upload_id, None)
+            session = self._sessions.pop(upload_id, None)
+            if session is not None:
+                self._finished.append((session.account, session.region, session.repository, session.started_at,
+                                       session.last_active or session.started_at))
+
+    def activity(self, now: datetime, window: timedelta) -> dict[tuple[str, str, str], list[tuple[datetime, datetime]]]:
+        """(started, last active) of the sessions open, or finished within ``window``, by
+        (account, region, repository): what the collector asks :func:`pushing` about."""
+        with self._lock:
+            self._finished = [f for f in self._finished if now - f[4] < window]
+            records = [(s.account, s.region, s.repository, s.started_at, s.last_active or s.started_at)
+                       for s in self._sessions.values()] + self._finished
+        found: dict[tuple[str, str, str], list[tuple[datetime, datetime]]] = {}
+        for account, region, repository, started, active in records:
+            found.setdefault((account, region, repository), []).append((started, active))
+        return found
 
     def drop_repository(self, account: str, region: str, repository: str) -> None:
         with self._lock:
@@ -279,3 +309,4 @@ class UploadSessions:
     def clear(self) -> None:
         with self._lock:
             self._sessions.clear()
+            self._finished.clear()

@@ -24,13 +24,25 @@ from .model import Image, RegistryState, Repository
 
 def link_blob(repo: Repository, blob: Blob, now: datetime) -> None:
     """Make ``blob`` part of ``repo`` (after an upload, a mount, or a layer-API upload); the
-    grace period before an unreferenced link is collected starts again at ``now``."""
+    grace period before an unreferenced link is collected starts again at ``now``, the long one
+    of a blob a push is about to reference (``store/gc.py``)."""
     repo.blobs[blob.digest] = now
+    repo.released_blobs.pop(blob.digest, None)
+
+
+def touch_blob(repo: Repository, digest: str, now: datetime) -> None:
+    """A pushing client was just told ``repo`` has ``digest`` (a ``HEAD`` of the blob,
+    BatchCheckLayerAvailability): it may name it in a manifest instead of uploading it, so a
+    link a deleted image left behind is kept as a fresh link again (the long grace)."""
+    if digest in repo.released_blobs:
+        del repo.released_blobs[digest]
+        repo.blobs[digest] = now
 
 
 def unlink_blob(repo: Repository, digest: str) -> bool:
     """Take ``digest`` out of ``repo`` (the bytes go at the next garbage collection if no
     repository links them); False if ``repo`` did not link it."""
+    repo.released_blobs.pop(digest, None)
     return repo.blobs.pop(digest, None) is not None
 
 
