@@ -172,6 +172,13 @@ class Settings:
     tls_dir: str = setting("", "with --tls: directory of the CA and certificate; default tls/ in the "
                                "--state-dir, else ~/.cache/ecr-emulator/tls", metavar="DIR")
 
+    snapshot_metadata_limit: int = setting(
+        256 << 20, "largest state.json a snapshot import (PUT /_emulator/state) reads, in bytes (larger: 413)",
+        cli=False, above=0)
+    snapshot_size_limit: int = setting(
+        64 << 30, "largest total of the members of an imported snapshot archive, in bytes (larger: 413)",
+        cli=False, above=0)
+
     # -- reliability: memory that comes back, no stalls, bounded bodies --------------------
     blob_grace_seconds: float = setting(
         3600.0, "seconds (emulator clock) a blob uploaded or mounted to a repository and not named by an image "

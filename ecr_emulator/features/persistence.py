@@ -15,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import weakref
 
 from flask import Response, request
 
 from ..admin import admin_route, bad_request, emulator
-from ..store import snapshot, tarball
+from ..store import schema, snapshot, tarball
+from ..store.blobs import Blob
 from ..store.codec import CodecError
 from ..store.statedir import StateDir, StateDirError
 from ..tokens import TokenSigner
@@ -122,24 +124,52 @@ def export_state():
                     headers={"Content-Disposition": 'attachment; filename="ecr-emulator-state.tar"'})
 
 
+def _blob_from_file(current, digest: str, size: int, path: str) -> Blob:
+    """The store's blob for a verified file of an import's spool: THE one place an imported
+    blob enters the store. With a state directory the file is renamed into it; else its bytes
+    are read into memory in pieces (the store keeps blobs in memory), never whole at once."""
+    files = current.backend.blobs.files
+    if files is not None:
+        return files.adopt(digest, size, path)
+    with open(path, "rb") as f:
+        return Blob(digest, size, list(iter(lambda: f.read(tarball.PIECE), b"")))
+
+
+def _limits(settings) -> tarball.Limits:
+    return tarball.Limits(metadata=settings.snapshot_metadata_limit, total=settings.snapshot_size_limit)
+
+
 @admin_route("/state", methods=["PUT", "POST"])
 def import_state():
-    """Replace the whole state with an exported one (the tokens' key included)."""
+    """Replace the whole state with an exported one (the tokens' key included). The archive is
+    read, its metadata validated against the state's schema (store/schema.py) and checked,
+    and its blobs verified before anything is applied: on any error nothing changes."""
     current = emulator()
     saver = saver_of(current)
     files = current.backend.blobs.files
     guard = saver.lock if saver else threading.Lock()
-    with guard:  # no save (and no sweep of the files arriving) while importing
+    with guard, tarball.Spool(files.directory if files is not None else None) as spool:
         try:
-            data, blobs = tarball.read_archive(request.stream, files)
+            data = tarball.read_archive(request.stream, spool, _limits(current.settings))
+            schema.validate(data)
             snap = snapshot.parse(data)
+            schema.check_consistency(snap)
+        except tarball.ArchiveTooLarge as error:
+            return bad_request(str(error), 413)
         except (tarball.ArchiveError, CodecError) as error:
             return bad_request(str(error))
-        missing = sorted(set(snap.blobs) - set(blobs))
+        missing = sorted(set(snap.blobs) - set(spool.files))
         if missing:
             return bad_request(f"the archive lacks the blobs {', '.join(missing[:5])}"
                                + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
-        _restore(current, data, lambda digest, size: blobs[digest])
+        wrong = [d for d, size in snap.blobs.items() if os.path.getsize(spool.files[d]) != size]
+        if wrong:
+            return bad_request(f"state.json: $.snapshot.blobs: the sizes of {', '.join(wrong[:5])} are not "
+                               "those of their files")
+        blobs = {digest: _blob_from_file(current, digest, size, spool.files[digest])
+                 for digest, size in snap.blobs.items()}
+        snapshot.apply(current.backend, snap, lambda digest, size: blobs[digest])
+        current.tokens = TokenSigner(snap.token_secret)
     if saver:
         saver.save()
     registries = current.backend.registries()

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
+
+from .wireshape import WireShape
 
 BASIC = "BASIC"
 ENHANCED = "ENHANCED"
@@ -36,7 +39,7 @@ class ScanningConfiguration:
 
     scan_type: str = BASIC
     #: ``[{"scanFrequency": ..., "repositoryFilters": [{"filter": ..., "filterType": "WILDCARD"}]}]``
-    rules: list[dict] = field(default_factory=list)
+    rules: list[Annotated[dict, WireShape("ecr", "RegistryScanningRule")]] = field(default_factory=list)
 
 
 @dataclass

@@ -98,6 +98,14 @@ class BlobFiles:
             self._unsynced.add(final)
         return FileBlob(digest, size, [], path=final)
 
+    def adopt(self, digest: str, size: int, path: str) -> FileBlob:
+        """Make the verified file ``path`` (on this file system: an import's spool) the blob's file."""
+        final = self.path(digest)
+        os.replace(path, final)
+        with self._lock:
+            self._unsynced.add(final)
+        return FileBlob(digest, size, [], path=final)
+
     def open(self, digest: str, size: int) -> FileBlob:
         """The blob of an existing file (raises :class:`StateDirError` if it is missing or short)."""
         path = self.path(digest)
