@@ -188,8 +188,10 @@ def check_consistency(snapshot) -> None:
     if len(snapshot.token_secret) < 16:
         raise CodecError("state.json: $.snapshot.token_secret: the tokens' signing key must have at least 16 bytes")
     for digest, size in snapshot.blobs.items():
-        if not _is_sha256(digest) or size < 0:
-            raise CodecError(f"state.json: $.snapshot.blobs: {digest!r} is not a sha256 digest with a size")
+        if not _is_sha256(digest):
+            raise CodecError(f"state.json: $.snapshot.blobs: {digest!r} is not a sha256 digest")
+        if size < 0:
+            raise CodecError(f"state.json: $.snapshot.blobs[{digest!r}]: the size {size} is negative")
     for i, state in enumerate(snapshot.registries):
         where = f"$.snapshot.registries[{i}]"
         key = (state.kind, state.account, state.region)
