@@ -42,8 +42,8 @@ class Collector:
         self.emulator = emulator_
         self._waiting = threading.Event()
 
-    def run(self) -> dict[str, int]:
-        collected = collect(self.emulator.backend, _graces(self.emulator.settings))
+    def run(self, released_only: bool = False) -> dict[str, int]:
+        collected = collect(self.emulator.backend, _graces(self.emulator.settings), released_only=released_only)
         if collected.waiting:
             self._waiting.set()
         else:
@@ -52,13 +52,13 @@ class Collector:
 
     def follow_up(self) -> None:
         if self._waiting.is_set():
-            self.run()
+            self.run(released_only=True)
 
     def on_delete(self, event: ImageDeleted) -> None:
         backend = self.emulator.backend
         restart_grace(event.repo, event.image, backend.clock.now())
         self._waiting.set()
-        backend.tasks.submit(self.run, name="collect after delete")
+        backend.tasks.submit(lambda: self.run(released_only=True), name="collect after delete")
 
 
 _COLLECTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -100,8 +100,9 @@ def unlink_expired(repos: list[Repository], now: datetime, graces: Graces, pushi
     return count, waiting
 
 
-def collect(backend, graces: Graces) -> Collected:
-    """One full collection (links, uploads, blobs) at the backend clock's now."""
+def collect(backend, graces: Graces, *, released_only: bool = False) -> Collected:
+    """One collection (links, uploads, blobs) at the backend clock's now; ``released_only``:
+    look only at repositories holding links deleted images left (the quick follow-ups)."""
     now = backend.clock.now()
     activity = backend.uploads.activity(now, graces.released)
 
@@ -110,7 +111,10 @@ def collect(backend, graces: Graces) -> Collected:
         return bool(records) and pushing(records, since, now, graces.released)
 
     with backend.lock:
-        links, waiting = unlink_expired(backend.all_repositories(), now, graces, in_flight)
+        repos = backend.all_repositories()
+        if released_only:
+            repos = [repo for repo in repos if repo.released_blobs]
+        links, waiting = unlink_expired(repos, now, graces, in_flight)
     uploads, upload_bytes = backend.uploads.expire(now)
     blobs, blob_bytes = backend.collect_garbage()
     if uploads and not blobs:

@@ -17,6 +17,7 @@ an applied snapshot can never make a later call fail.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import types
 from datetime import datetime
@@ -208,8 +209,8 @@ def _check_repository(where: str, state, name: str, repo, blobs: dict[str, int])
     if (repo.name, repo.account, repo.region, repo.kind) != (name, state.account, state.region, state.kind):
         raise CodecError(f"state.json: {where}: its name, account, region and kind must be its registry's and key's")
     for digest, image in repo.images.items():
-        if image.digest != digest:
-            raise CodecError(f"state.json: {where}.images[{digest!r}]: the key is not the image's digest")
+        if image.digest != digest or "sha256:" + hashlib.sha256(image.manifest).hexdigest() != digest:
+            raise CodecError(f"state.json: {where}.images[{digest!r}]: the key is not the digest of the image's manifest")
         for tag in image.tags:
             if repo.tag_index.get(tag) != digest:
                 raise CodecError(f"state.json: {where}.images[{digest!r}].tags: {tag!r} is not in tag_index")

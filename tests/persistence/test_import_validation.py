@@ -93,6 +93,8 @@ MALFORMED = {
     "a tag points at no image": (lambda s: _repository(s)["tag_index"].__setitem__("ghost", "sha256:" + "0" * 64),
                                  "tag_index"),
     "a blob size is negative": (lambda s: _first_blob_size(s, -1), "is negative"),
+    "a manifest is not its digest": (lambda s: next(iter(_repository(s)["images"].values())).__setitem__(
+        "manifest", {"$b": "e30="}), "the key is not the digest of the image's manifest"),
 }
 
 
