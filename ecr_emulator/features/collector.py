@@ -41,13 +41,19 @@ class Collector:
     def __init__(self, emulator_) -> None:
         self.emulator = emulator_
         self._waiting = threading.Event()
+        self._lock = threading.Lock()
+        #: deletes seen: a run that started before the last one must not clear the flag
+        self._deletes = 0
 
     def run(self, released_only: bool = False) -> dict[str, int]:
+        with self._lock:
+            deletes = self._deletes
         collected = collect(self.emulator.backend, _graces(self.emulator.settings), released_only=released_only)
-        if collected.waiting:
-            self._waiting.set()
-        else:
-            self._waiting.clear()
+        with self._lock:
+            if collected.waiting:
+                self._waiting.set()
+            elif deletes == self._deletes:
+                self._waiting.clear()
         return collected.as_dict()
 
     def follow_up(self) -> None:
@@ -57,7 +63,9 @@ class Collector:
     def on_delete(self, event: ImageDeleted) -> None:
         backend = self.emulator.backend
         restart_grace(event.repo, event.image, backend.clock.now())
-        self._waiting.set()
+        with self._lock:
+            self._deletes += 1
+            self._waiting.set()
         backend.tasks.submit(lambda: self.run(released_only=True), name="collect after delete")
 
 

@@ -12,7 +12,7 @@ Here, on the emulator's clock (which runs with the wall clock unless a test adva
     ``deleted_blob_grace_seconds`` (seconds), so a push-then-delete churn does not pile up an
     hour of garbage -- but not while a push that may still name it is in flight: an upload
     session of that repository started before the delete (or within the grace after it) and
-    active within the grace (:meth:`UploadSessions.pushing`). A client that re-uploads it,
+    active within the grace (``blobs.pushing`` over ``UploadSessions.activity``). A client that re-uploads it,
     mounts it or is told it exists (``HEAD``, BatchCheckLayerAvailability) links it afresh
     (``images.link_blob`` / ``touch_blob``): the long grace again;
 - an upload session older than its expiry is dropped with the bytes it held;

@@ -9,12 +9,16 @@ pre-signed download URLs and logo URLs (guarded by their signed tokens) stay ope
 from __future__ import annotations
 
 import http.client
+from urllib.parse import urlsplit
 from datetime import datetime, timedelta
 
 import pytest
 import requests
 
 from ecr_emulator.testing import ServerProcess, checked_client
+from ecr_emulator.testing.images import make_image
+
+from ..registry.client import Registry, authorization_token
 
 
 def _request(url: str, method: str, path: str, host: str, body: bytes | None = None) -> tuple[int, bytes]:
@@ -68,6 +72,14 @@ def test_the_registry_and_presigned_downloads_answer_any_host(url, make_client):
     port = url.rsplit(":", 1)[1]
     status, _ = _request(url, "GET", "/v2/", f"evil.example:{port}")
     assert status == 401  # the registry's own answer (its credentials are its guard), not a 403
+    ecr = make_client("ecr")
+    ecr.create_repository(repositoryName="team/app")
+    image = make_image("presigned")
+    Registry(url, authorization_token(ecr)).push_image("team/app", image, "v1")
+    layer = next(iter(image.blobs))
+    download = ecr.get_download_url_for_layer(repositoryName="team/app", layerDigest=layer)["downloadUrl"]
+    status, body = _request(url, "GET", urlsplit(download).path, f"evil.example:{port}")
+    assert status == 200 and body == image.blobs[layer]  # its signed token is its guard
 
 
 @pytest.fixture(scope="module")
