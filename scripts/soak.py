@@ -364,21 +364,23 @@ def settle(url: str, pid: int | None, start_rss: int, seconds: float) -> None:
           f"within {SETTLED_WITHIN / MIB:.0f} MiB of it plus the live stored bytes?)")
     print(f"{'t':>5} {'RSS MiB':>8} {'live MiB':>9} {'RSS-live':>9} {'blobs':>6} {'uploads':>7}")
     started = time.monotonic()
-    back_at = None
+    back_at = settled_at = None
     while time.monotonic() - started < seconds:
         live, stats = live_bytes(url)
         current = rss(pid)
         elapsed = time.monotonic() - started
         print(f"{elapsed:5.1f} {current / MIB:8.0f} {live / MIB:9.1f} {(current - live) / MIB:9.0f} "
               f"{stats['blobs']:6d} {stats['uploads']:7d}", flush=True)
-        if back_at is None and pid is not None and current - live <= start_rss + SETTLED_WITHIN:
+        if back_at is None and pid is not None and current <= start_rss + SETTLED_WITHIN:
             back_at = elapsed
+        if settled_at is None and pid is not None and current - live <= start_rss + SETTLED_WITHIN:
+            settled_at = elapsed
         time.sleep(1)
     if pid is not None:
-        verdict = f"back within {SETTLED_WITHIN / MIB:.0f} MiB of the start plus the live bytes after " \
-            f"{back_at:.1f} s" if back_at is not None else \
-            f"NOT back within {SETTLED_WITHIN / MIB:.0f} MiB of the start plus the live bytes in {seconds:.0f} s"
-        print(f"RSS {verdict} (start {start_rss / MIB:.0f} MiB, now {rss(pid) / MIB:.0f} MiB)")
+        def said(at):
+            return f"after {at:.1f} s" if at is not None else f"NOT within {seconds:.0f} s"
+        print(f"RSS back within {SETTLED_WITHIN / MIB:.0f} MiB of the start: {said(back_at)}; of the start plus "
+              f"the bytes still live: {said(settled_at)} (start {start_rss / MIB:.0f} MiB, now {rss(pid) / MIB:.0f} MiB)")
 
 
 def main() -> int:
