@@ -20,9 +20,8 @@ from ..errors import (
 )
 from ..features.scanning.shapes import image_scan_fields
 from ..public import account_of, is_alias
-from ..store import PUBLIC, Image, Repository, archive
+from ..store import PUBLIC, Image, Repository, archive, listing
 from ..store import images as store
-from ..store import listing
 from ..store.pull_through import UpstreamError, rule_for
 from ._registry import both, ecr, ecr_public
 from .pagination import paginate

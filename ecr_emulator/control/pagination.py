@@ -12,8 +12,8 @@ images answer a page as fast as for 1,000. The tokens are the same either way (o
 from __future__ import annotations
 
 import base64
-import json
 import itertools
+import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 

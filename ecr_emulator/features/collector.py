@@ -24,7 +24,6 @@ from ..admin import admin_route, emulator
 from ..store import ImageDeleted
 from ..store.gc import Graces, collect, restart_grace
 
-
 #: seconds between the collections that follow deletes while released links wait
 FOLLOW_UP = 0.5
 

@@ -9,8 +9,8 @@ pre-signed download URLs and logo URLs (guarded by their signed tokens) stay ope
 from __future__ import annotations
 
 import http.client
-from urllib.parse import urlsplit
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import requests
