@@ -1,8 +1,13 @@
 """The emulator's own endpoints, under ``/_emulator/`` (and moto's ``/moto-api/reset``).
 
 Features add theirs with :func:`admin_route` at module level (``features/``), so every
-emulator endpoint is declared through one place, where two guards apply to all of them alike:
+emulator endpoint is declared through one place, where three guards apply to all of them alike:
 
+- the ``Host`` must be one of this server's own names (:func:`is_own_host`): ``localhost``, a
+  loopback address, ``--host``, the ECR / ECR Public host names it serves, or an
+  ``--allowed-host``. This defeats DNS rebinding: a page on ``evil.example`` whose name is
+  re-pointed at 127.0.0.1 reaches this server same-origin (its ``Origin`` matches its ``Host``),
+  but its requests still carry ``Host: evil.example``;
 - requests a browser sends on behalf of another site are refused (``Sec-Fetch-Site`` other
   than ``same-origin``/``none``, or an ``Origin`` that is not this server): a page open in the
   developer's browser cannot reset the emulator with a cross-origin form POST, while ``curl``
@@ -16,13 +21,17 @@ Bodies are read as JSON whatever their Content-Type, so
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, jsonify, request
 
 from . import __version__
+from .public import AWS_HOST as PUBLIC_REGISTRY_HOST
+from .registry.context import ECR_HOST as ECR_REGISTRY_HOST
 
 ADMIN = Blueprint("emulator_admin", __name__)
 #: methods that change nothing: the admin token is not asked for them
@@ -56,14 +65,64 @@ def emulator():
     return current_app.extensions["ecr_emulator"]
 
 
+#: ECR's and ECR Public's API host names (``api.ecr.<region>.amazonaws.com``, ``ecr-fips...``,
+#: ``api.ecr-public.<region>.amazonaws.com``), which clients are pointed here under
+_API_HOST = re.compile(r"^(?:api\.)?ecr(?:-fips|-public)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
+_WILDCARD_BINDS = ("", "0.0.0.0", "::")
+
+
+def host_name(host: str) -> str:
+    """The name part of a ``Host`` header, lower-case, without port, brackets or final dot."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name, sep, port = host.rpartition(":")
+    if sep and ":" not in name and (port.isdigit() or not port):
+        host = name
+    return host.rstrip(".")
+
+
+def is_own_host(host: str, settings) -> bool:
+    """Whether ``host`` (a ``Host`` header) names this server, so an admin request may be served.
+
+    An IP address is this server's when it is a loopback address, the ``--host`` address, or any
+    address when bound to all of them (a browser only sends an address as ``Host`` when it
+    connected to that address: DNS rebinding needs a name). Names: ``localhost`` (and
+    ``*.localhost``, which browsers resolve to loopback themselves), ``--host`` when it is a
+    name, ECR's registry and API host names, ``public.ecr.aws``, and ``--allowed-host``.
+    """
+    name = host_name(host)
+    if not name:
+        return False
+    bound = host_name(settings.host)
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if address is not None:
+        return address.is_loopback or name == bound or bound in _WILDCARD_BINDS or (
+            name in settings.allowed_host_names())
+    if name == "localhost" or name.endswith(".localhost") or name == bound:
+        return True
+    if ECR_REGISTRY_HOST.match(name) or _API_HOST.match(name) or name == PUBLIC_REGISTRY_HOST:
+        return True
+    return any(name == allowed or (allowed.startswith("*.") and name.endswith(allowed[1:]))
+               for allowed in settings.allowed_host_names())
+
+
 @ADMIN.before_request
 def _guard():
+    settings = emulator().settings
+    if not is_own_host(request.host, settings):
+        return jsonify(error=f"the emulator's endpoints answer only for its own host names (localhost, loopback "
+                             f"addresses, --host, ECR's host names); {host_name(request.host)!r} is not one "
+                             "(add it with --allowed-host / ECR_EMULATOR_ALLOWED_HOSTS)"), 403
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
     if (site is not None and site not in ("same-origin", "none")) or (
             origin is not None and urlsplit(origin).netloc != request.host):
         return jsonify(error="cross-origin requests to the emulator's endpoints are refused"), 403
-    token = emulator().settings.admin_token
+    token = settings.admin_token
     if token and request.method not in SAFE_METHODS:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):

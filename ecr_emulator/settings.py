@@ -12,6 +12,7 @@ Field kinds: ``str``, ``int``, ``float``, ``bool`` (env ``1/0/true/false/yes/no/
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import MISSING, dataclass, field, fields
 
 from .awsjson.identity import is_region
@@ -19,6 +20,8 @@ from .partitions import known_regions
 from .public import parse_aliases
 
 URI_STYLES = ("local", "aws")
+#: a DNS name or an IP address (``--allowed-host``)
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.:-]{0,251}[a-z0-9_])?")
 SERVERS = ("builtin", "werkzeug")
 
 
@@ -132,11 +135,27 @@ class Settings:
             "has its role's): every signed call is then evaluated as IAM does (needs --credentials-file); "
             "off when empty", metavar="FILE")
 
+    allowed_hosts: tuple = setting(
+        (), "a host name the /_emulator endpoints answer for besides localhost, loopback addresses, --host "
+            "and ECR's own host names (e.g. the service name CI reaches the emulator by); repeatable, "
+            "NAME or *.DOMAIN", flag="--allowed-host", metavar="NAME")
     admin_token: str = setting("", "require this token (Authorization: Bearer) on the /_emulator endpoints "
                                    "that change state; off when empty")
     vuln_db: str = setting(
         "", "directory of OSV-format vulnerability records the scanner matches images against "
             "(default: the small demo feed shipped with the package)")
+
+    scan_max_layer_bytes: int = setting(
+        8 << 30, "image scanning: bytes one layer may expand to (decompressed tar); past it the scan ends "
+                 "IMAGE_SIZE_EXCEEDED", cli=False, above=0)
+    scan_max_image_bytes: int = setting(
+        32 << 30, "image scanning: bytes all layers of an image may expand to", cli=False, above=0)
+    scan_max_files: int = setting(
+        100_000, "image scanning: files the scanner reads per image (package databases, manifests)",
+        cli=False, above=0)
+    scan_max_read_bytes: int = setting(
+        96 << 20, "image scanning: bytes of the files the scanner reads and holds per image (its memory)",
+        cli=False, above=0)
 
     lifecycle_interval: float = setting(
         3600.0, "seconds of real time between automatic lifecycle policy runs (0: only on "
@@ -190,10 +209,22 @@ class Settings:
             "(made on first use, mode 0600); default ~/.cache/ecr-emulator/token-key; with --state-dir "
             "the state keeps the key instead", metavar="FILE")
 
+    snapshot_metadata_limit: int = setting(
+        256 << 20, "largest state.json a snapshot import (PUT /_emulator/state) reads, in bytes (larger: 413)",
+        cli=False, above=0)
+    snapshot_size_limit: int = setting(
+        64 << 30, "largest total of the members of an imported snapshot archive, in bytes (larger: 413)",
+        cli=False, above=0)
+
     # -- reliability: memory that comes back, no stalls, bounded bodies --------------------
     blob_grace_seconds: float = setting(
-        3600.0, "seconds (emulator clock) a blob no image references stays linked to its repository "
-                "before it is freed (uploaded and never pushed, or left behind by a delete)", cli=False, at_least=0)
+        3600.0, "seconds (emulator clock) a blob uploaded or mounted to a repository and not named by an image "
+                "stays linked to it before it is freed (a push in progress, a layer-API upload awaiting PutImage)",
+        cli=False, at_least=0)
+    deleted_blob_grace_seconds: float = setting(
+        3.0, "seconds (emulator clock) a blob a deleted image left unreferenced stays linked before it is "
+             "freed, longer while a push of that repository that was in flight at the delete goes on",
+        cli=False, at_least=0)
     upload_expiry_seconds: float = setting(
         7 * 24 * 3600.0, "seconds (emulator clock) after its start an unfinished upload session expires "
                          "and its bytes are freed (Distribution's 7 days)", cli=False, at_least=0)
@@ -288,6 +319,9 @@ class Settings:
         if self.token_key_file and self.state_dir:
             raise SettingError(f"{describe('token_key_file')} and {describe('state_dir')} both keep the tokens' "
                                "key: set one (the state directory keeps it with the state)")
+        for name in self.allowed_host_names():
+            if not _HOST_NAME.fullmatch(name.removeprefix("*.")):
+                raise SettingError(f"{describe('allowed_hosts')} takes host names (NAME or *.DOMAIN), not {name!r}")
         for account in self.public_verified:
             if not (len(account) == 12 and account.isdigit()):
                 raise SettingError(f"{describe('public_verified')} takes 12-digit account ids, not {account!r}")
@@ -322,6 +356,11 @@ class Settings:
             if member == account:
                 return org
         return None
+
+    def allowed_host_names(self) -> tuple[str, ...]:
+        """``--allowed-host`` as lower-case names (a flag value may also be a comma list)."""
+        return tuple(name.strip().lower().rstrip(".") for item in self.allowed_hosts
+                     for name in item.split(",") if name.strip())
 
     @property
     def effective_public_port(self) -> int:

@@ -16,12 +16,19 @@ then, after the grace period is passed on the emulator's clock and ``POST /_emul
 RSS once everything unreferenced is collected.
 
 By default it starts its own server (``ecr-emulator serve``, registry auth on) with
-a short grace period and upload expiry so memory is reclaimed during the run; ``--url`` soaks
-a server you started instead (then its settings apply and RSS is not read). Everything binds
+a short grace period and upload expiry so memory is reclaimed during the run; ``--defaults``
+starts it with the default settings instead (nothing shortened): then the clock is never
+advanced, and after the workload it watches RSS against the live bytes for ``--settle``
+seconds and says when RSS came back within 250 MiB of its figure at the start plus the bytes
+still live (images kept, and abandoned uploads, which expire after 7 days at the defaults). ``--churn-mib N``
+replaces the mix with push-then-delete of images of one N MiB layer (the issue's churn:
+``--defaults --churn-mib 8 --workers 2 --stalled 0 --seconds 45``). ``--url`` soaks a server
+you started instead (then its settings apply and RSS is not read). Everything binds
 127.0.0.1, every request has a timeout, every thread is joined and the server is stopped.
 
 usage: python scripts/soak.py [--seconds 180] [--workers 6] [--stalled 20] [--grace 15]
                               [--upload-expiry 20] [--max-layer-kib 1024] [--report 15] [--url URL]
+                              [--defaults [--settle 30]] [--churn-mib N]
 """
 
 from __future__ import annotations
@@ -52,6 +59,10 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 WEIGHTS = {"push": 5, "pull": 6, "tag": 2, "delete": 3, "describe": 2, "list": 1, "abandon": 1}
+#: ``--churn-mib``: push-then-delete only
+CHURN_WEIGHTS = {"churn": 1}
+#: how close to its start RSS must come back after the workload (``--defaults``)
+SETTLED_WITHIN = 250 * MIB
 MAX_IMAGES = 200  # images kept at most: past it, deletes outweigh pushes
 
 
@@ -120,6 +131,28 @@ class Soak:
         assert response.status_code == 201, (response.status_code, response.text[:200])
         with self.lock:
             self.images.append({"repo": repo, "digest": sha256(manifest), "tags": [tag]})
+
+    def churn(self, rng, session, ecr) -> None:
+        """Push an image of one ``--churn-mib`` MiB layer, then delete it at once."""
+        repo = rng.choice(REPOS)
+        layer = os.urandom(self.args.churn_mib * MIB)
+        config = json.dumps({"architecture": "amd64", "os": "linux", "n": rng.random()}).encode()
+        for blob in (config, layer):
+            response = session.post(f"{self.url}/v2/{repo}/blobs/uploads/", params={"digest": sha256(blob)},
+                                    data=blob, headers={"Content-Type": "application/octet-stream"}, timeout=TIMEOUT)
+            assert response.status_code == 201, (response.status_code, response.text[:200])
+            with self.lock:
+                self.bytes_pushed += len(blob)
+        manifest = json.dumps({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
+            "layers": [{"mediaType": OCI_LAYER, "digest": sha256(layer), "size": len(layer)}],
+        }).encode()
+        response = session.put(f"{self.url}/v2/{repo}/manifests/{sha256(manifest)}", data=manifest,
+                               headers={"Content-Type": OCI_MANIFEST}, timeout=TIMEOUT)
+        assert response.status_code == 201, (response.status_code, response.text[:200])
+        response = session.delete(f"{self.url}/v2/{repo}/manifests/{sha256(manifest)}", timeout=TIMEOUT)
+        assert response.status_code == 202, (response.status_code, response.text[:200])
 
     def pull(self, rng, session, ecr) -> None:
         image = self.pick(rng)
@@ -193,7 +226,8 @@ class Soak:
         token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
         session = requests.Session()
         session.headers["Authorization"] = f"Basic {token}"
-        names, weights = list(WEIGHTS), list(WEIGHTS.values())
+        mix = CHURN_WEIGHTS if self.args.churn_mib else WEIGHTS
+        names, weights = list(mix), list(mix.values())
         while time.monotonic() < self.deadline:
             name = rng.choices(names, weights)[0]
             with self.lock:
@@ -295,7 +329,7 @@ def run(url: str, args, pid: int | None) -> int:
     total = sum(len(v) for v in soak.latency.values())
     errors = sum(soak.errors.values())
     print(f"\n{'operation':<10} {'count':>6} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    for name in WEIGHTS:
+    for name in CHURN_WEIGHTS if args.churn_mib else WEIGHTS:
         values = [v * 1000 for v in soak.latency.get(name, [])]
         print(f"{name:<10} {len(values):6d} {soak.errors.get(name, 0):6d} {percentile(values, 50):8.1f} "
               f"{percentile(values, 90):8.1f} {percentile(values, 99):8.1f} {max(values, default=0):8.1f}")
@@ -308,6 +342,9 @@ def run(url: str, args, pid: int | None) -> int:
         print(f"RSS: start {start_rss / MIB:.0f} MiB, peak {peak / MIB:.0f} MiB, end {end_rss / MIB:.0f} MiB; live "
               f"stored {live / MIB:.1f} MiB ({stats['blobs']} blobs, {stats['uploads']} open uploads); end - live = "
               f"{(end_rss - live) / MIB:.0f} MiB")
+    if args.defaults:
+        settle(url, pid, start_rss, args.settle)
+        return 1 if errors else 0
     # let the grace period and upload expiry pass on the emulator's clock, collect, measure again
     requests.post(url + "/_emulator/clock/advance",
                   json={"seconds": max(args.grace, args.upload_expiry) + 1}, timeout=TIMEOUT)
@@ -320,6 +357,32 @@ def run(url: str, args, pid: int | None) -> int:
     return 1 if errors else 0
 
 
+def settle(url: str, pid: int | None, start_rss: int, seconds: float) -> None:
+    """After the workload, at the default settings: RSS against live bytes every second for
+    ``seconds`` (the clock is not advanced, nothing is collected by hand)."""
+    print(f"\nsettling at the default settings (RSS at start {start_rss / MIB:.0f} MiB; does RSS come back "
+          f"within {SETTLED_WITHIN / MIB:.0f} MiB of it plus the live stored bytes?)")
+    print(f"{'t':>5} {'RSS MiB':>8} {'live MiB':>9} {'RSS-live':>9} {'blobs':>6} {'uploads':>7}")
+    started = time.monotonic()
+    back_at = settled_at = None
+    while time.monotonic() - started < seconds:
+        live, stats = live_bytes(url)
+        current = rss(pid)
+        elapsed = time.monotonic() - started
+        print(f"{elapsed:5.1f} {current / MIB:8.0f} {live / MIB:9.1f} {(current - live) / MIB:9.0f} "
+              f"{stats['blobs']:6d} {stats['uploads']:7d}", flush=True)
+        if back_at is None and pid is not None and current <= start_rss + SETTLED_WITHIN:
+            back_at = elapsed
+        if settled_at is None and pid is not None and current - live <= start_rss + SETTLED_WITHIN:
+            settled_at = elapsed
+        time.sleep(1)
+    if pid is not None:
+        def said(at):
+            return f"after {at:.1f} s" if at is not None else f"NOT within {seconds:.0f} s"
+        print(f"RSS back within {SETTLED_WITHIN / MIB:.0f} MiB of the start: {said(back_at)}; of the start plus "
+              f"the bytes still live: {said(settled_at)} (start {start_rss / MIB:.0f} MiB, now {rss(pid) / MIB:.0f} MiB)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=180)
@@ -330,9 +393,16 @@ def main() -> int:
     parser.add_argument("--max-layer-kib", type=int, default=1024)
     parser.add_argument("--report", type=float, default=15)
     parser.add_argument("--url", help="soak this running server instead of starting one")
+    parser.add_argument("--defaults", action="store_true",
+                        help="start the server with the default settings (no shortened grace or expiry)")
+    parser.add_argument("--settle", type=float, default=30, help="--defaults: seconds to watch RSS after the load")
+    parser.add_argument("--churn-mib", type=int, default=0, help="push-then-delete images of one layer of N MiB")
     args = parser.parse_args()
     if args.url:
         return run(args.url.rstrip("/"), args, None)
+    if args.defaults:
+        with ServerProcess("--no-access-log") as server:
+            return run(server.url, args, server.worker_pid())
     env = {"ECR_EMULATOR_BLOB_GRACE_SECONDS": str(args.grace), "ECR_EMULATOR_UPLOAD_EXPIRY_SECONDS": str(args.upload_expiry),
            "ECR_EMULATOR_GC_INTERVAL": "2", "ECR_EMULATOR_HEADER_TIMEOUT": "10", "ECR_EMULATOR_BODY_TIMEOUT": "10"}
     with ServerProcess("--no-access-log", env=env) as server:

@@ -8,6 +8,7 @@ PUT makes, so tag immutability, digests and sizes agree whichever door an image 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 from ..awsjson import load_service
 from ..errors import (
@@ -19,7 +20,7 @@ from ..errors import (
 )
 from ..features.scanning.shapes import image_scan_fields
 from ..public import account_of, is_alias
-from ..store import PUBLIC, Image, Repository, archive
+from ..store import PUBLIC, Image, Repository, archive, listing
 from ..store import images as store
 from ..store.pull_through import UpstreamError, import_actions, rule_for
 from ._registry import both, ecr, ecr_public
@@ -233,6 +234,30 @@ def _unique(image_ids: list[dict]) -> list[dict]:
 
 # -- DescribeImages / ListImages ------------------------------------------------------------
 
+def _listed(repo: Repository, filter: dict | None, now, operation: str, expand) -> Callable[[int], Iterator]:
+    """The listing of the images of ``repo`` the filter keeps, from an offset on, each as
+    ``expand(image)``'s entries: a page takes only what it shows (``store/listing.py``)."""
+    wanted = filter or {}
+    tag_status, image_status = wanted.get("tagStatus"), wanted.get("imageStatus")
+
+    def keep(image: Image) -> bool:
+        return _tag_status_matches(image, tag_status) and archive.matches(image, image_status, now)
+
+    return lambda start: listing.entries(repo, (operation, tag_status, image_status), keep, expand, start, now)
+
+
+def _alone(image: Image) -> list[Image]:
+    """DescribeImages' entries of one image: itself."""
+    return [image]
+
+
+def _image_ids(image: Image) -> list[dict]:
+    """ListImages' ``imageIds`` of one image: one per tag, or its digest alone when untagged."""
+    if image.tags:
+        return [{"imageDigest": image.digest, "imageTag": tag} for tag in image.tags]
+    return [{"imageDigest": image.digest}]
+
+
 @both("DescribeImages")
 def describe_images(ctx, repository_name, registry_id=None, image_ids=None, next_token=None,
                     max_results=None, filter=None):
@@ -251,30 +276,14 @@ def describe_images(ctx, repository_name, registry_id=None, image_ids=None, next
                 raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)
             found.setdefault(image.digest, image)
         return {"imageDetails": [image_detail(repo, i, ctx.now) for i in found.values()]}
-    wanted = filter or {}
-    matching = [
-        image for image in repo.images.values()
-        if _tag_status_matches(image, wanted.get("tagStatus"))
-        and archive.matches(image, wanted.get("imageStatus"), ctx.now)
-    ]
-    page, token = paginate(matching, next_token, max_results, scope=_scope(ctx, "DescribeImages", repo))
+    page, token = paginate(_listed(repo, filter, ctx.now, "DescribeImages", _alone), next_token, max_results, scope=_scope(ctx, "DescribeImages", repo))
     return {"imageDetails": [image_detail(repo, i, ctx.now) for i in page], "nextToken": token}
 
 
 @ecr("ListImages")
 def list_images(ctx, repository_name, registry_id=None, next_token=None, max_results=None, filter=None):
     repo = ctx.repository(repository_name, registry_id, "ListImages")
-    wanted = filter or {}
-    ids = []
-    for image in repo.images.values():
-        if not (_tag_status_matches(image, wanted.get("tagStatus"))
-                and archive.matches(image, wanted.get("imageStatus"), ctx.now)):
-            continue
-        if image.tags:
-            ids.extend({"imageDigest": image.digest, "imageTag": tag} for tag in image.tags)
-        else:
-            ids.append({"imageDigest": image.digest})
-    page, token = paginate(ids, next_token, max_results, scope=_scope(ctx, "ListImages", repo))
+    page, token = paginate(_listed(repo, filter, ctx.now, "ListImages", _image_ids), next_token, max_results, scope=_scope(ctx, "ListImages", repo))
     return {"imageIds": page, "nextToken": token}
 
 

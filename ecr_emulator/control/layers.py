@@ -82,6 +82,7 @@ def batch_check_layer_availability(ctx, repository_name, layer_digests, registry
             failures.append({"layerDigest": digest, "failureCode": "MissingLayerDigest",
                              "failureReason": "Could not find layer"})
             continue
+        store.touch_blob(repo, digest, ctx.now)  # a pushing client: it may name the layer next
         availability = "ARCHIVED" if archive.blob_archived(repo, digest) else "AVAILABLE"
         layers.append({"layerDigest": digest, "layerAvailability": availability, "layerSize": blob.size,
                        "mediaType": media_types.get(digest)})

@@ -2,13 +2,19 @@
 
 Tokens are opaque to clients (base64 of the next offset, bound to the operation so a token
 of one listing is refused by another).
+
+``items`` may be lazy (a generator, or a function giving the items from an offset on, as
+``store/listing.py`` does for a repository's images): a page then costs what its items cost,
+never building the whole listing -- ListImages / DescribeImages of a repository of 20,000
+images answer a page as fast as for 1,000. The tokens are the same either way (offsets).
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..errors import InvalidParameterException
@@ -22,9 +28,10 @@ def _bad_token() -> InvalidParameterException:
     )
 
 
-def paginate(items: Sequence[Any], next_token: str | None, max_results: int | None,
+def paginate(items: Iterable[Any] | Callable[[int], Iterator[Any]], next_token: str | None, max_results: int | None,
              scope: str, default: int = DEFAULT_PAGE) -> tuple[list[Any], str | None]:
-    """One page of ``items`` and the token of the next page (None on the last page)."""
+    """One page of ``items`` and the token of the next page (None on the last page). ``items``:
+    the whole listing, or a function giving its items from an offset on (``store/listing.py``)."""
     start = 0
     if next_token:
         try:
@@ -35,9 +42,14 @@ def paginate(items: Sequence[Any], next_token: str | None, max_results: int | No
         if token_scope != scope or start < 0:
             raise _bad_token()
     size = max_results or default
-    page = list(items[start:start + size])
-    end = start + size
-    if end >= len(items):
+    # one item past the page says whether there is a next page, without counting the rest
+    if callable(items):
+        page = list(itertools.islice(items(start), size + 1))
+    else:
+        page = list(itertools.islice(items, start, start + size + 1))
+    if len(page) <= size:
         return page, None
+    del page[size:]
+    end = start + size
     token = base64.urlsafe_b64encode(json.dumps({"o": end, "s": scope}).encode()).decode()
     return page, token

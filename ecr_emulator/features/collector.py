@@ -1,8 +1,11 @@
-"""Memory that comes back: the collector of ``store/gc.py`` run periodically, after deletes,
-and on demand.
+"""Memory that comes back: the collector of ``store/gc.py`` run periodically, soon after
+deletes, and on demand.
 
-- every ``gc_interval`` real seconds (``Backend.tasks.every``), and as a task after every
-  image delete (so a grace period of 0 frees at once);
+- every ``gc_interval`` real seconds (``Backend.tasks.every``);
+- after every image delete at once (so a grace period of 0 frees at once), and again every
+  :data:`FOLLOW_UP` seconds while links left by deleted images wait for their short grace
+  (``deleted_blob_grace_seconds``): the bytes of a push-then-delete churn come back seconds
+  after the deletes, not at the next long interval;
 - ``POST /_emulator/gc`` runs it now and answers what it freed (tests advance the clock,
   then call it instead of waiting for the next run);
 - ``GET /_emulator/stats`` answers what is stored (blobs and their bytes, open uploads and
@@ -11,33 +14,75 @@ and on demand.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from datetime import timedelta
 
 from flask import jsonify
 
 from ..admin import admin_route, emulator
 from ..store import ImageDeleted
-from ..store.gc import collect, restart_grace
+from ..store.gc import Graces, collect, restart_grace
+
+#: seconds between the collections that follow deletes while released links wait
+FOLLOW_UP = 0.5
 
 
-def _grace(settings) -> timedelta:
-    return timedelta(seconds=settings.blob_grace_seconds)
+def _graces(settings) -> Graces:
+    return Graces(linked=timedelta(seconds=settings.blob_grace_seconds),
+                  released=timedelta(seconds=settings.deleted_blob_grace_seconds))
+
+
+class Collector:
+    """Runs the collection, and keeps running it every :data:`FOLLOW_UP` seconds while links
+    left by deleted images are waiting (one flag, checked by one periodic job)."""
+
+    def __init__(self, emulator_) -> None:
+        self.emulator = emulator_
+        self._waiting = threading.Event()
+        self._lock = threading.Lock()
+        #: deletes seen: a run that started before the last one must not clear the flag
+        self._deletes = 0
+
+    def run(self, released_only: bool = False) -> dict[str, int]:
+        with self._lock:
+            deletes = self._deletes
+        collected = collect(self.emulator.backend, _graces(self.emulator.settings), released_only=released_only)
+        with self._lock:
+            if collected.waiting:
+                self._waiting.set()
+            elif deletes == self._deletes:
+                self._waiting.clear()
+        return collected.as_dict()
+
+    def follow_up(self) -> None:
+        if self._waiting.is_set():
+            self.run(released_only=True)
+
+    def on_delete(self, event: ImageDeleted) -> None:
+        backend = self.emulator.backend
+        restart_grace(event.repo, event.image, backend.clock.now())
+        with self._lock:
+            self._deletes += 1
+            self._waiting.set()
+        backend.tasks.submit(lambda: self.run(released_only=True), name="collect after delete")
+
+
+_COLLECTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def run(emulator_) -> dict[str, int]:
-    return collect(emulator_.backend, _grace(emulator_.settings)).as_dict()
+    collector = _COLLECTORS.get(emulator_)
+    return collector.run() if collector else collect(emulator_.backend, _graces(emulator_.settings)).as_dict()
 
 
 def install(emulator_) -> None:
     backend, settings = emulator_.backend, emulator_.settings
     backend.uploads.max_age = timedelta(seconds=settings.upload_expiry_seconds)
-
-    def on_delete(event: ImageDeleted) -> None:
-        restart_grace(event.repo, event.image, backend.clock.now())
-        backend.tasks.submit(lambda: run(emulator_), name="collect after delete")
-
-    backend.events.subscribe(ImageDeleted, on_delete)
-    backend.tasks.every(settings.gc_interval, lambda: run(emulator_))
+    collector = _COLLECTORS[emulator_] = Collector(emulator_)
+    backend.events.subscribe(ImageDeleted, collector.on_delete)
+    backend.tasks.every(settings.gc_interval, collector.run)
+    backend.tasks.every(FOLLOW_UP, collector.follow_up)
 
 
 @admin_route("/gc", methods=["POST"])

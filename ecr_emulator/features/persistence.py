@@ -22,7 +22,7 @@ import weakref
 from flask import Response, request
 
 from ..admin import admin_route, bad_request, emulator
-from ..store import snapshot, tarball
+from ..store import schema, snapshot, tarball
 from ..store.blobs import StorageFull
 from ..store.codec import CodecError
 from ..store.statedir import StateDir, StateDirError, open_blob
@@ -127,22 +127,33 @@ def export_state():
                     headers={"Content-Disposition": 'attachment; filename="ecr-emulator-state.tar"'})
 
 
+def _limits(settings) -> tarball.Limits:
+    return tarball.Limits(metadata=settings.snapshot_metadata_limit, total=settings.snapshot_size_limit)
+
+
 @admin_route("/state", methods=["PUT", "POST"])
 def import_state():
-    """Replace the whole state with an exported one (the tokens' key included)."""
+    """Replace the whole state with an exported one (the tokens' key included). The archive is
+    read (its blobs staged in the blob store, verified against their names), its metadata
+    validated against the state's schema (store/schema.py) and checked, before anything is
+    applied: on any error nothing changes and the staged blobs are dropped."""
     current = emulator()
     saver = saver_of(current)
     store = current.backend.blobs
     guard = saver.lock if saver else threading.Lock()
     with guard:  # no save (and no sweep of the files arriving) while importing
         try:
-            data, blobs = tarball.read_archive(request.stream, store)
+            data, blobs = tarball.read_archive(request.stream, store, _limits(current.settings))
+        except tarball.ArchiveTooLarge as error:
+            return bad_request(str(error), 413)
         except tarball.ArchiveError as error:
             return bad_request(str(error))
         except StorageFull as error:
             return bad_request(f"the archive's blobs do not fit: {error.strerror}", status=507)
         try:
+            schema.validate(data)
             snap = snapshot.parse(data)
+            schema.check_consistency(snap)
         except CodecError as error:
             _drop(store, blobs)
             return bad_request(str(error))
@@ -151,8 +162,14 @@ def import_state():
             _drop(store, blobs)
             return bad_request(f"the archive lacks the blobs {', '.join(missing[:5])}"
                                + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        wrong = [d for d, size in snap.blobs.items() if blobs[d].size != size]
+        if wrong:
+            _drop(store, blobs)
+            return bad_request(f"state.json: $.snapshot.blobs: the sizes of {', '.join(wrong[:5])} are not "
+                               "those of their files")
         _drop(store, {d: b for d, b in blobs.items() if d not in snap.blobs})
-        _restore(current, data, lambda digest, size: blobs[digest])
+        snapshot.apply(current.backend, snap, lambda digest, size: blobs[digest])
+        current.tokens = TokenSigner(snap.token_secret)
     if saver:
         saver.save()
     registries = current.backend.registries()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from ..store.images import linked_blob, unlink_blob
+from ..store.images import linked_blob, touch_blob, unlink_blob
 from ..tokens import DownloadClaims
 from . import downloads, http
 from .errors import RegistryError
 
 
-def _linked(ctx, name: str, value: str):
+def _linked(ctx, name: str, value: str, *, touch: bool = False):
     repo = ctx.repository(name)
     digest = http.digest(value)
     with ctx.lock:
         blob = linked_blob(repo, ctx.backend.blobs, digest)
+        if blob is not None and touch:  # a pushing client checking the blob: it may name it next
+            touch_blob(repo, digest, ctx.now)
     if blob is None and ctx.fetch_blob(repo, digest):  # a pull-through repository fetches it
         with ctx.lock:
             blob = linked_blob(repo, ctx.backend.blobs, digest)
@@ -23,8 +25,9 @@ def _linked(ctx, name: str, value: str):
 
 def get_blob(ctx, name: str, digest: str):
     """``GET``: ECR's ``307`` to a pre-signed URL on the download listener (``downloads.py``), or
-    the bytes with ``--no-blob-redirects``; ``HEAD``: the headers."""
-    repo, blob = _linked(ctx, name, digest)
+    the bytes with ``--no-blob-redirects``; ``HEAD``: the headers (a pushing client checking the
+    blob, which may name it next: its link is refreshed)."""
+    repo, blob = _linked(ctx, name, digest, touch=ctx.request.method == "HEAD")
     claims = DownloadClaims(repo.account, repo.region, repo.kind, repo.name, blob.digest, ctx.now)
     return downloads.redirect(ctx.emulator, ctx.request, claims) or http.serve_blob(ctx.request, blob,
                                                                                    ctx.backend.blobs)

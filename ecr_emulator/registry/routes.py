@@ -94,6 +94,44 @@ def match(path: str) -> tuple[Route, dict[str, str]]:
     raise RegistryError("NOT_FOUND", f"no registry endpoint at {path}")
 
 
+#: a percent-encoded ``/`` or ``.``: decoded, it would make another name (``rt/a%2fb`` -> ``rt/a/b``)
+_ENCODED_SEPARATOR = re.compile(r"%2[fe]", re.I)
+
+
+def raw_path(environ) -> str | None:
+    """The request target's path as the client sent it, still percent-encoded, or None when the
+    server gives no raw target. Relies on ``RAW_URI`` (gunicorn, werkzeug's server, the
+    in-process mock, the event-loop server) or ``REQUEST_URI`` (werkzeug, uWSGI, Apache)."""
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not target:
+        return None
+    if not target.startswith("/"):  # absolute-form: http://host/path
+        target = "/" + target.split("://", 1)[-1].partition("/")[2]
+    return target.partition("?")[0]
+
+
+def check_raw_path(environ) -> None:
+    """NAME_INVALID for a path whose repository name or reference is percent-encoded where a
+    decoded character would change what it names: an encoded ``/`` or ``.`` anywhere, or any
+    encoding in the name (ECR's names are ``[a-z0-9._/-]``, which no client needs to encode).
+    Judged on the raw target, so ``DELETE /v2/rt/a%2fb/manifests/...`` never reaches ``rt/a/b``."""
+    raw = raw_path(environ)
+    if raw is None or "%" not in raw:
+        return
+    if _ENCODED_SEPARATOR.search(raw):
+        raise RegistryError("NAME_INVALID", f"the path {raw} holds a percent-encoded '/' or '.' in a repository "
+                                            "name or reference; send them unencoded", detail={"path": raw})
+    for route in ROUTES:
+        found = route.pattern.match(raw)
+        if found:
+            name = found.groupdict().get("name")
+            if name is not None and "%" in name:
+                raise RegistryError("NAME_INVALID", f"invalid repository name '{name}': percent-encoded "
+                                                    "characters are not part of a repository name",
+                                    detail={"name": name})
+            return
+
+
 def guarded(call: Callable[[], Response]) -> Response:
     """Run ``call``; every exception becomes an OCI error response (a bug: UNKNOWN, logged)."""
     try:
@@ -112,6 +150,7 @@ def dispatch(emulator, request: Request) -> Response:
     seen: dict = {}
 
     def call() -> Response:
+        check_raw_path(request.environ)
         route, params = match(request.path)
         seen.update(route=route, params=params)
         view = route.view(request.method)

@@ -144,6 +144,7 @@ def archive(repo: Repository, image: Image, now: datetime, linked: Links | None 
     for item in moved:
         item.storage_class = ARCHIVE
         item.archived_at = now
+    repo.images_changes += 1
     return moved
 
 
@@ -153,4 +154,5 @@ def restore(repo: Repository, image: Image, completes_at: datetime) -> list[Imag
     for item in moved:
         item.storage_class = STANDARD
         item.activated_at = completes_at
+    repo.images_changes += 1
     return moved

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
+
+from .wireshape import WireShape
 
 PREPARING, IN_PROGRESS, COMPLETE, FAILED, STOPPING, STOPPED = (
     "PREPARING", "IN_PROGRESS", "COMPLETE", "FAILED", "STOPPING", "STOPPED")
@@ -31,7 +34,7 @@ class ReplicationBackfill:
     #: distinct failure codes, in the order they first happened
     failure_codes: list[str] = field(default_factory=list)
     #: ``ReplicationBackfillResult`` (wire shape), one per image and tag replicated
-    results: list[dict] = field(default_factory=list)
+    results: list[Annotated[dict, WireShape("ecr", "ReplicationBackfillResult")]] = field(default_factory=list)
 
     @property
     def running(self) -> bool:

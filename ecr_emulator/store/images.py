@@ -24,13 +24,25 @@ from .model import Image, RegistryState, Repository
 
 def link_blob(repo: Repository, blob: Blob, now: datetime) -> None:
     """Make ``blob`` part of ``repo`` (after an upload, a mount, or a layer-API upload); the
-    grace period before an unreferenced link is collected starts again at ``now``."""
+    grace period before an unreferenced link is collected starts again at ``now``, the long one
+    of a blob a push is about to reference (``store/gc.py``)."""
     repo.blobs[blob.digest] = now
+    repo.released_blobs.pop(blob.digest, None)
+
+
+def touch_blob(repo: Repository, digest: str, now: datetime) -> None:
+    """A pushing client was just told ``repo`` has ``digest`` (a ``HEAD`` of the blob,
+    BatchCheckLayerAvailability): it may name it in a manifest instead of uploading it, so a
+    link a deleted image left behind is kept as a fresh link again (the long grace)."""
+    if digest in repo.released_blobs:
+        del repo.released_blobs[digest]
+        repo.blobs[digest] = now
 
 
 def unlink_blob(repo: Repository, digest: str) -> bool:
     """Take ``digest`` out of ``repo`` (the bytes go at the next garbage collection if no
     repository links them); False if ``repo`` did not link it."""
+    repo.released_blobs.pop(digest, None)
     return repo.blobs.pop(digest, None) is not None
 
 
@@ -86,6 +98,7 @@ def put_image(repo: Repository, blobs: BlobStore, manifest: bytes, *, media_type
         )
     image = existing or _new_image(repo, blobs, parsed, actual, manifest, now)
     repo.images[actual] = image
+    repo.images_changes += 1
     if archived:
         # pushing an archived image again restores it at once (ECR's user guide)
         archive.restore(repo, image, completes_at=now)
@@ -143,6 +156,7 @@ def _move_tag(repo: Repository, tag: str, image: Image, now: datetime) -> None:
     repo.tag_index[tag] = image.digest
     repo.tagged_at[tag] = now
     image.tags.append(tag)
+    repo.images_changes += 1
 
 
 def parents_of(repo: Repository, digest: str) -> list[Image]:
@@ -158,6 +172,7 @@ def referrers_of(repo: Repository, digest: str) -> list[Image]:
 def delete_image(repo: Repository, digest: str) -> Image:
     """Remove the image and all its tags (callers check :func:`parents_of` first)."""
     image = repo.images.pop(digest)
+    repo.images_changes += 1
     for tag in image.tags:
         repo.tag_index.pop(tag, None)
         repo.tagged_at.pop(tag, None)
@@ -167,6 +182,7 @@ def delete_image(repo: Repository, digest: str) -> Image:
 def remove_tag(repo: Repository, tag: str) -> Image:
     """Untag; an image left without tags is deleted, as BatchDeleteImage does."""
     image = repo.images[repo.tag_index.pop(tag)]
+    repo.images_changes += 1
     repo.tagged_at.pop(tag, None)
     image.tags.remove(tag)
     if not image.tags:

@@ -6,11 +6,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
 from ..partitions import arn
 from .backfills import ReplicationBackfill
 from .scans import CannedScan, ImageScan, ScanningConfiguration
+from .wireshape import WireShape
+
+if TYPE_CHECKING:  # they import this module; the snapshot schema resolves these names itself
+    from .pull_through import PullThroughRule
+    from .templates import CreationTemplate
 
 PRIVATE = "private"
 PUBLIC = "public"
@@ -66,7 +71,7 @@ class LifecyclePreview:
 
     policy_text: str
     status: str = "IN_PROGRESS"
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[Annotated[dict, WireShape("ecr", "LifecyclePolicyPreviewResult")]] = field(default_factory=list)
 
 
 @dataclass
@@ -82,7 +87,7 @@ class Repository:
     encryption: dict[str, str] = field(default_factory=lambda: {"encryptionType": "AES256"})
     policy_text: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
-    catalog_data: dict[str, Any] | None = None
+    catalog_data: Annotated[dict, WireShape("ecr-public", "RepositoryCatalogDataInput")] | None = None
     images: dict[str, Image] = field(default_factory=dict)
     tag_index: dict[str, str] = field(default_factory=dict)
     #: when each tag was last pointed at its image
@@ -91,6 +96,9 @@ class Repository:
     #: image), each with when it was linked -- or, once the last image of it went, unreferenced
     #: since: the collector (``store/gc.py``) unlinks it a grace period after that
     blobs: dict[str, datetime] = field(default_factory=dict)
+    #: of those, the ones a deleted image left unreferenced, with when: collected after the short
+    #: ``deleted_blob_grace_seconds`` (``store/gc.py``), unless a push touches them again
+    released_blobs: dict[str, datetime] = field(default_factory=dict)
     lifecycle_policy_text: str | None = None
     #: when a lifecycle run last evaluated ``lifecycle_policy_text``
     lifecycle_evaluated_at: datetime | None = None
@@ -99,6 +107,9 @@ class Repository:
     upstream_checked_at: dict[str, datetime] = field(default_factory=dict)
     #: ECR Public: the downloads the gallery shows (``store.images.record_download`` says what counts)
     download_count: int = 0
+    #: bumped by every change to ``images``, their tags or storage class (``store/images.py``,
+    #: ``store/archive.py``): the paging index (``store/listing.py``) is rebuilt when it moves
+    images_changes: int = field(default=0, compare=False, repr=False)
 
     @property
     def arn(self) -> str:
@@ -135,7 +146,7 @@ class RegistryState:
     kind: str
     repositories: dict[str, Repository] = field(default_factory=dict)
     policy_text: str | None = None
-    replication_rules: list[dict[str, Any]] = field(default_factory=list)
+    replication_rules: list[Annotated[dict, WireShape("ecr", "ReplicationRule")]] = field(default_factory=list)
     catalog_display_name: str = ""
     #: PutAccountSetting values by name; read them with ``store.account_settings.value``
     #: (which knows the defaults) -- absent means never set
@@ -157,14 +168,14 @@ class RegistryState:
                 self.policy_text if self.kind == PRIVATE else None]
 
     #: repository creation templates by prefix (``store.templates.CreationTemplate``)
-    creation_templates: dict[str, Any] = field(default_factory=dict)
+    creation_templates: dict[str, CreationTemplate] = field(default_factory=dict)
     #: pull-through cache rules by ECR repository prefix (``store.pull_through.PullThroughRule``)
-    pull_through_rules: dict[str, Any] = field(default_factory=dict)
+    pull_through_rules: dict[str, PullThroughRule] = field(default_factory=dict)
 
     #: StartReplicationBackfill runs, by id
     replication_backfills: dict[str, ReplicationBackfill] = field(default_factory=dict)
     #: PutSigningConfiguration's rules; None until a configuration is put
-    signing_rules: list[dict[str, Any]] | None = None
+    signing_rules: list[Annotated[dict, WireShape("ecr", "SigningRule")]] | None = None
     #: RegisterPullTimeUpdateExclusion: principal ARN -> when it was registered
     pull_time_exclusions: dict[str, datetime] = field(default_factory=dict)
 

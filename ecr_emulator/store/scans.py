@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
+
+from .wireshape import WireShape
 
 BASIC = "BASIC"
 ENHANCED = "ENHANCED"
@@ -20,11 +23,14 @@ COMPLETE = "COMPLETE"
 ACTIVE = "ACTIVE"
 FAILED = "FAILED"
 UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE"
+#: the image is past one of the scanner's budgets (``features/scanning/layers.py``)
+IMAGE_SIZE_EXCEEDED = "IMAGE_SIZE_EXCEEDED"
 
 RUNNING = (IN_PROGRESS, PENDING)
 
 COMPLETE_DESCRIPTION = "The scan was completed successfully."
 UNSUPPORTED_DESCRIPTION = "The operating system and/or package manager are not supported."
+IMAGE_SIZE_EXCEEDED_DESCRIPTION = "The image is larger than the scanner supports"
 
 
 @dataclass
@@ -33,7 +39,7 @@ class ScanningConfiguration:
 
     scan_type: str = BASIC
     #: ``[{"scanFrequency": ..., "repositoryFilters": [{"filter": ..., "filterType": "WILDCARD"}]}]``
-    rules: list[dict] = field(default_factory=list)
+    rules: list[Annotated[dict, WireShape("ecr", "RegistryScanningRule")]] = field(default_factory=list)
 
 
 @dataclass

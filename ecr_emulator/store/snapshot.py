@@ -52,7 +52,10 @@ def parse(data) -> Snapshot:
     if not isinstance(data.get("version"), int) or data["version"] > VERSION:
         raise CodecError(f"state format version {data.get('version')!r} is newer than this ecr-emulator "
                          f"reads ({VERSION}); upgrade ecr-emulator")
-    snapshot = decode(data.get("snapshot"))
+    try:
+        snapshot = decode(data.get("snapshot"))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:  # a value the codec cannot read
+        raise CodecError(f"the state cannot be read: {type(error).__name__}: {error}") from None
     if not isinstance(snapshot, Snapshot):
         raise CodecError("the state holds no snapshot")
     return snapshot

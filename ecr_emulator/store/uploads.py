@@ -49,6 +49,8 @@ class UploadSession:
     path: str = ""
     #: where the session is recorded for a restart ("" without a state directory)
     record: str = ""
+    #: when a request last used the session (``UploadSessions.get``): a push in flight
+    last_active: datetime | None = None
 
     def __post_init__(self) -> None:
         self._hasher = hashlib.sha256()
@@ -160,6 +162,14 @@ class UploadSession:
         return session
 
 
+def pushing(activity: list[tuple[datetime, datetime]], since: datetime, now: datetime, window: timedelta) -> bool:
+    """Whether a push that may name a blob released at ``since`` is in flight, judged from a
+    repository's :meth:`UploadSessions.activity`: an upload session started before
+    ``since + window`` (its client may have checked the blob just before it was released) and
+    active within the last ``window`` (open, or finished that recently: its manifest is on its way)."""
+    return any(started <= since + window and now - active < window for started, active in activity)
+
+
 class UploadSessions:
     """Uploads in progress, by id (a UUID, as ECR's ``uploadId`` and Docker's upload UUID)."""
 
@@ -169,6 +179,9 @@ class UploadSessions:
         self._lock = threading.Lock()
         #: how long after its start a session expires (None: never); set from the settings
         self.max_age: timedelta | None = None
+        #: (account, region, repository, started, last active) of recently finished sessions,
+        #: for :meth:`activity` (pruned there)
+        self._finished: list[tuple[str, str, str, datetime, datetime]] = []
 
     def start(self, account: str, region: str, repository: str, now: datetime) -> UploadSession:
         files = self._blobs.files
@@ -220,6 +233,8 @@ class UploadSessions:
             if now is not None and self.max_age is not None and now >= session.started_at + self.max_age:
                 self.finish(upload_id)
                 return None
+            if now is not None:
+                session.last_active = now
             return session
         return None
 
@@ -243,8 +258,23 @@ class UploadSessions:
     def finish(self, upload_id: str) -> None:
         with self._lock:
             session = self._sessions.pop(upload_id, None)
+            if session is not None:
+                self._finished.append((session.account, session.region, session.repository, session.started_at,
+                                       session.last_active or session.started_at))
         if session is not None:
             session.remove_files()
+
+    def activity(self, now: datetime, window: timedelta) -> dict[tuple[str, str, str], list[tuple[datetime, datetime]]]:
+        """(started, last active) of the sessions open, or finished within ``window``, by
+        (account, region, repository): what the collector asks :func:`pushing` about."""
+        with self._lock:
+            self._finished = [f for f in self._finished if now - f[4] < window]
+            records = [(s.account, s.region, s.repository, s.started_at, s.last_active or s.started_at)
+                       for s in self._sessions.values()] + self._finished
+        found: dict[tuple[str, str, str], list[tuple[datetime, datetime]]] = {}
+        for account, region, repository, started, active in records:
+            found.setdefault((account, region, repository), []).append((started, active))
+        return found
 
     def drop_repository(self, account: str, region: str, repository: str) -> None:
         with self._lock:
@@ -257,5 +287,6 @@ class UploadSessions:
     def clear(self) -> None:
         with self._lock:
             gone, self._sessions = list(self._sessions.values()), {}
+            self._finished.clear()
         for session in gone:
             session.remove_files()

@@ -37,7 +37,7 @@ import sys
 import threading
 import unittest
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 _SERVICES = ("ecr", "ecr-public")
 _HANDLER_ID = "ecr-emulator-mock-ecr-{}"
@@ -325,7 +325,8 @@ class MockEcr:
         elif not isinstance(body, (bytes, bytearray)):
             body = body.read()
         environ = {**self._environ(parts.scheme, parts.netloc), "REQUEST_METHOD": request.method,
-                   "PATH_INFO": parts.path or "/", "QUERY_STRING": parts.query,
+                   "PATH_INFO": unquote(parts.path, "latin-1") or "/", "QUERY_STRING": parts.query,
+                   "RAW_URI": request.url[len(f"{parts.scheme}://{parts.netloc}"):] or "/",
                    "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         for name, value in _header_items(request.headers):
             key = _ENVIRON_KEYS.get(name) or _environ_key(name)

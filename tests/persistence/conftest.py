@@ -33,6 +33,9 @@ class InProcess:
             def log_request(self, *args) -> None:
                 pass
 
+        # the tests compare two emulators' states a few seconds apart: a deleted image's blobs
+        # must not be collected from one of them meanwhile (the default grace is seconds)
+        settings.setdefault("deleted_blob_grace_seconds", 30 * 24 * 3600.0)  # seed() advances the clock
         self.app = create_app(Settings(host="127.0.0.1", port=0, access_log=False, **settings))
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=Quiet)
         self.url = f"http://127.0.0.1:{self.server.socket.getsockname()[1]}"

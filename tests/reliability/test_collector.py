@@ -30,13 +30,23 @@ def stats(url: str) -> dict:
     return requests.get(url + "/_emulator/stats", timeout=10).json()
 
 
-def test_deleted_image_layers_served_during_grace_then_gone(url, ecr, registry, repo):
+@pytest.fixture(scope="module")
+def long_deleted_grace():
+    """A server whose deleted images' blobs wait a minute of its clock (default: seconds)."""
+    with ServerProcess("--no-access-log", "--no-registry-auth",
+                       env={"ECR_EMULATOR_DELETED_BLOB_GRACE_SECONDS": "60"}) as server:
+        yield server
+
+
+def test_deleted_image_layers_served_during_grace_then_gone(long_deleted_grace):
+    url = long_deleted_grace.url
+    ecr, registry, repo = checked_client("ecr", url), Registry(url), "team/app"
+    ecr.create_repository(repositoryName=repo)
     image = make_image("gone")
     registry.push_image(repo, image, "v1")
     layer = next(iter(image.blobs))
     ecr.batch_delete_image(repositoryName=repo, imageIds=[{"imageTag": "v1"}])
     assert registry.get(f"/v2/{repo}/blobs/{layer}").status_code == 200  # still within the grace period
-    advance(url, GRACE - 60)
     collect(url)
     assert registry.get(f"/v2/{repo}/blobs/{layer}").status_code == 200
     advance(url, 61)

@@ -16,6 +16,7 @@ import threading
 from ...store import PRIVATE, ImagePushed, scans
 from ...store.events import ScanFinished, ScanStarted
 from . import canned  # noqa: F401  (declares the emulator endpoint)
+from .layers import Budget
 from .osv import VulnDb
 from .scanner import ScanOutcome, scan_image
 
@@ -55,6 +56,7 @@ class Scanning:
     def __init__(self, emulator) -> None:
         self.backend = emulator.backend
         self.feed = Feed(emulator.settings.vuln_db)
+        self.budget = Budget.of(emulator.settings)
 
     def on_push(self, event: ImagePushed) -> None:
         """Scan on push: a new image in a repository a rule (or its scanOnPush flag) selects."""
@@ -81,7 +83,7 @@ class Scanning:
             outcome = ScanOutcome(scans.UNSUPPORTED_IMAGE, scans.UNSUPPORTED_DESCRIPTION)
         else:
             try:
-                outcome = scan_image(self.backend.blobs, image.manifest, scan.scan_type, db)
+                outcome = scan_image(self.backend.blobs, image.manifest, scan.scan_type, db, self.budget)
             except Exception as error:  # noqa: BLE001 -- a scanner bug fails the scan, not the server
                 log.exception("scan of %s failed", image.digest)
                 outcome = ScanOutcome(scans.FAILED, f"UnableToScan: internal error: {error}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ...store import scans
 from ...store.scans import Finding
 from .inventory import UnsupportedImage, inventory, wanted
-from .layers import LayerError, walk
+from .layers import Budget, BudgetExceeded, LayerError, walk
 from .osv import VulnDb
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,9 @@ def _config(blobs, manifest: dict) -> dict:
     return config if isinstance(config, dict) else {}
 
 
-def scan_image(blobs, manifest_bytes: bytes, scan_type: str, db: VulnDb) -> ScanOutcome:
-    """Scan the image whose manifest is ``manifest_bytes`` (its blobs in ``blobs``)."""
+def scan_image(blobs, manifest_bytes: bytes, scan_type: str, db: VulnDb, budget: Budget = Budget()) -> ScanOutcome:
+    """Scan the image whose manifest is ``manifest_bytes`` (its blobs in ``blobs``); an image past
+    ``budget`` is IMAGE_SIZE_EXCEEDED (ECR's status for an image too large to scan), saying which."""
     manifest = json.loads(manifest_bytes)
     config = _config(blobs, manifest)
     arch, os_name = str(config.get("architecture") or ""), str(config.get("os") or "")
@@ -57,8 +58,10 @@ def scan_image(blobs, manifest_bytes: bytes, scan_type: str, db: VulnDb) -> Scan
                                **about)
         layers.append((descriptor["digest"], blob.iter_bytes()))
     try:
-        fs = walk(layers, wanted)
+        fs = walk(layers, wanted, budget)
         found = inventory(fs, languages=scan_type == scans.ENHANCED)
+    except BudgetExceeded as error:
+        return ScanOutcome(scans.IMAGE_SIZE_EXCEEDED, f"{scans.IMAGE_SIZE_EXCEEDED_DESCRIPTION}: {error}", **about)
     except LayerError as error:
         return ScanOutcome(scans.FAILED, f"UnableToScan: {error}", **about)
     except UnsupportedImage as error:
