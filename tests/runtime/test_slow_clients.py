@@ -200,7 +200,7 @@ def test_one_address_cannot_take_the_bound():
                 answer = sixth.recv(65536)
             assert answer.startswith(b"HTTP/1.1 503"), answer
             with closing(connect("127.0.0.3")) as other:
-                other.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                other.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 assert other.recv(65536).startswith(b"HTTP/1.1 200")
         finally:
             for sock in busy:
