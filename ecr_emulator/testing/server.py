@@ -65,7 +65,8 @@ class ServerProcess:
                 match = ANNOUNCE.search(line)
                 if match and not self.url:
                     self.url = match.group(1)
-                if self.url and self.public_url and self.download_url:
+                # another checkout (``python=``) may predate the download listener
+                if self.url and self.public_url and (self.download_url or self.python):
                     found.set()
 
         threading.Thread(target=pump, daemon=True).start()
