@@ -139,7 +139,11 @@ def import_state():
         if missing:
             return bad_request(f"the archive lacks the blobs {', '.join(missing[:5])}"
                                + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        key_before = current.tokens.secret
         _restore(current, data, lambda digest, size: blobs[digest])
+    if current.tokens.secret != key_before:
+        log.warning("state imported: registry logins issued before the import no longer work (the "
+                    "snapshot brings its own token key); clients log in again")
     if saver:
         saver.save()
     registries = current.backend.registries()

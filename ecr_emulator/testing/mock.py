@@ -171,6 +171,7 @@ class MockEcr:
         self.emulator = None
         self.registry_url: str | None = None
         self._server = None
+        self._server_thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
         self._environs: dict[tuple[str, str], dict] = {}
 
@@ -205,9 +206,16 @@ class MockEcr:
                 os.environ[name] = value
         self._saved_env = {}
         server, self._server = self._server, None
+        thread, self._server_thread = self._server_thread, None
         if server is not None:
             server.shutdown()
+            # werkzeug's serve_forever closes the listening socket itself, on its thread, after
+            # shutdown() returns: wait for that close, else the port still accepts (and resets)
+            # connections for a moment after the mock is gone
+            thread.join(timeout=30)
             server.server_close()
+        if self.emulator is not None:
+            self.emulator.close()  # its background threads end with it
 
     def __enter__(self) -> "MockEcr":
         return self.start()
@@ -276,7 +284,9 @@ class MockEcr:
         self._server = make_server("127.0.0.1", 0, self.emulator, threaded=True, request_handler=QuietHandler)
         self._server.daemon_threads = True
         self.registry_url = f"http://127.0.0.1:{self._server.socket.getsockname()[1]}"
-        threading.Thread(target=self._server.serve_forever, name="ecr-emulator-mock-registry", daemon=True).start()
+        self._server_thread = threading.Thread(target=self._server.serve_forever, name="ecr-emulator-mock-registry",
+                                               daemon=True)
+        self._server_thread.start()
 
     @property
     def registry_host(self) -> str | None:
