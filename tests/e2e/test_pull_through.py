@@ -25,6 +25,7 @@ from ecr_emulator.testing.images import make_image, make_index, write_oci_layout
 
 from ..conftest import ACCOUNT
 from ..registry.client import Registry
+from ..tools import requires
 
 SKOPEO = shutil.which("skopeo")
 pytestmark = [pytest.mark.slow]
@@ -35,7 +36,7 @@ POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
 LIFECYCLE = json.dumps({"rules": [{"rulePriority": 1, "selection": {
     "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5}, "action": {"type": "expire"}}]})
 ACCEPT = {"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"}
-needs_skopeo = pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)")
+needs_skopeo = requires(SKOPEO, "skopeo is not installed")
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from ecr_emulator import mock_ecr
 from ecr_emulator.testing import MockEcr
 
+from ..tools import import_client
+
 REGION = "us-east-1"
 
 
@@ -100,7 +102,7 @@ def test_other_services_are_untouched():
 
 
 def test_composes_with_moto_mock_aws_for_s3():
-    moto = pytest.importorskip("moto")
+    moto = import_client("moto")
     with moto.mock_aws(), mock_ecr() as mock:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="artifacts")
@@ -203,7 +205,7 @@ def _manifest_with_missing_layers() -> dict:
 
 
 def test_moto_serves_ecr_again_once_mock_ecr_stops():
-    moto = pytest.importorskip("moto")
+    moto = import_client("moto")
     with moto.mock_aws():
         with mock_ecr():
             ecr_client().create_repository(repositoryName="ours")

@@ -12,6 +12,7 @@ from ecr_emulator.testing import ServerProcess, checked_client
 from ecr_emulator.testing.images import digest_of, make_image
 
 from ..registry.client import Registry, authorization_token, expect_error
+from ..tools import requires
 
 GRACE = 3600  # the default blob_grace_seconds
 
@@ -129,7 +130,7 @@ def _rss(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="RSS is read from /proc")
+@requires(os.path.exists("/proc/self/status"), "/proc is not there (RSS is read from it)")
 def test_freed_memory_goes_back_to_the_system():
     """Push 128 MiB, delete it: with a grace period of 0 the RSS comes back near where it was."""
     size = 128 << 20
