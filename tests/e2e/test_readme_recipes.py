@@ -115,7 +115,8 @@ def test_every_readme_shell_block_runs_as_written(tmp_path):
         shutil.rmtree(work / "root", ignore_errors=True)  # podman's images (vfs: plain directories)
     progress = (work / "progress").read_text().strip() if (work / "progress").exists() else "0"
     if done.returncode != 0 or progress != "done":
-        where = (recipes[int(progress) - 1].describe() if progress.isdigit() and int(progress) > 0
+        numbered = {block.number: block for block in recipes}
+        where = (numbered[int(progress)].describe() if progress.isdigit() and int(progress) in numbered
                  else "before the first block (make run's server did not start)")
         log = (work / "make-run.log").read_text()[-3000:] if (work / "make-run.log").exists() else ""
         pytest.fail(f"{where} failed (exit {done.returncode})\n--- stdout\n{done.stdout[-6000:]}\n"
