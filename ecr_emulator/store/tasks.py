@@ -64,7 +64,8 @@ class Tasks:
             if self._threads:
                 return
             for i in range(self._workers):
-                thread = threading.Thread(target=self._run, name=f"ecr-emulator-task-{i}", daemon=True)
+                thread = threading.Thread(target=self._run, args=(self._queue,), name=f"ecr-emulator-task-{i}",
+                                          daemon=True)
                 thread.start()
                 self._threads.append(thread)
 
@@ -77,16 +78,19 @@ class Tasks:
             self._periodic = []
             self._stopping.set()
             self._stopping = threading.Event()
+            # the old workers finish what was queued, then meet one end mark each; work submitted
+            # later goes to a new queue and new workers
+            ending, self._queue = self._queue, queue.Queue()
             for _ in threads:
-                self._queue.put(None)
+                ending.put(None)
         deadline = time.monotonic() + timeout
         for thread in [*threads, *([timer] if timer else [])]:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _run(self) -> None:
+    def _run(self, jobs: queue.Queue) -> None:
         while True:
-            item = self._queue.get()
+            item = jobs.get()
             if item is None:
                 with self._idle:
                     self._idle.notify_all()
