@@ -226,3 +226,18 @@ def test_async_functions_and_nesting():
         return [r["repositoryName"] for r in ecr_client().describe_repositories()["repositories"]]
 
     assert asyncio.run(body()) == ["outer"]
+
+
+def test_a_stopped_mock_refuses_at_once_and_leaves_no_thread():
+    """Its registry's listening socket is closed when ``stop`` returns (before, the port still
+    accepted, and reset, connections for a moment), and its background threads have ended."""
+    import threading
+
+    before = threading.active_count()
+    for _ in range(20):  # the old race lost about one round in four
+        with mock_ecr(registry=True) as mock:
+            ecr_client().create_repository(repositoryName="ab")
+            url = mock.registry_url
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url + "/v2/", timeout=5)
+    assert threading.active_count() <= before
