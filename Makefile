@@ -1,4 +1,6 @@
 # A fresh clone needs only Python 3.11+ and make: every target creates .venv on first use.
+# `make run` installs the runtime only; `make test`, `make lint` and `make bench` add the test
+# and bench extras (each set has its own marker file, so one never stands in for the other).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,13 +10,20 @@ PYTEST_ARGS ?=
 
 .PHONY: run test lint bench clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+
+$(BIN)/.runtime-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(BIN)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $@
 
-run: $(BIN)/.installed
+run: $(BIN)/.runtime-installed
+	@echo "the console script is $(abspath $(BIN))/ecr-emulator (to run it by name: export PATH=\"$(abspath $(BIN)):\$$PATH\")"
 	$(BIN)/ecr-emulator serve --host $(HOST) --port $(PORT)
 
 test: $(BIN)/.installed

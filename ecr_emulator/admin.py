@@ -23,6 +23,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -36,6 +37,8 @@ from .registry.context import ECR_HOST as ECR_REGISTRY_HOST
 ADMIN = Blueprint("emulator_admin", __name__)
 #: methods that change nothing: the admin token is not asked for them
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+log = logging.getLogger(__name__)
 
 
 def admin_route(rule: str, **options):
@@ -155,9 +158,16 @@ def advance_clock():
     seconds = body.get("seconds") if isinstance(body, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds < 1e10:
         return bad_request('send {"seconds": <a number >= 0>}')
-    backend = emulator().backend
+    current = emulator()
+    backend = current.backend
+    before = backend.clock.now()
     backend.clock.advance(timedelta(seconds=seconds))
-    return jsonify(now=backend.clock.now().isoformat())
+    now = backend.clock.now()
+    ends = current.tokens.logins_expire
+    if ends is not None and before < ends <= now:
+        log.warning("clock advanced to %s: every registry login issued so far has expired "
+                    "(clients see 401/403 until they log in again)", now.isoformat())
+    return jsonify(now=now.isoformat())
 
 
 def register(app: Flask) -> None:

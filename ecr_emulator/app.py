@@ -8,6 +8,7 @@ Flask app: the OCI registry (``/v2/...``) and the emulator's own endpoints (``/_
 from __future__ import annotations
 
 import logging
+import sys
 
 from flask import Flask, abort, make_response
 from werkzeug.wrappers import Request
@@ -32,6 +33,10 @@ from .tokens import TokenSigner
 
 class Emulator:
     """The process-wide state and the WSGI entry point."""
+
+    #: print one line saying what was saved when closed (set by the command line, so that
+    #: in-process uses such as ``mock_ecr`` stay quiet)
+    announce_stop = False
 
     def __init__(self, settings: Settings | None = None, backend: Backend | None = None,
                  token_key: bytes | None = None) -> None:
@@ -106,12 +111,27 @@ class Emulator:
         self._closers.append(closer)
 
     def close(self) -> None:
-        """The server is stopping: run the closers (latest first), each whatever the others do."""
+        """The server is stopping: run the closers (latest first), each whatever the others do,
+        then stop the background threads; with :attr:`announce_stop`, say what was saved."""
+        failed = False
         for closer in reversed(self._closers):
             try:
                 closer()
             except Exception:  # noqa: BLE001 -- one closer's failure must not skip the others
+                failed = True
                 logging.getLogger(__name__).exception("closing %r failed", closer)
+        self.backend.tasks.stop()
+        if self.announce_stop:
+            print(self.stop_line(failed), file=sys.stderr, flush=True)
+
+    def stop_line(self, failed: bool = False) -> str:
+        """The last line a stopping server prints: where the state went."""
+        directory = self.settings.state_dir
+        if not directory:
+            return "ecr-emulator stopped (state in memory, not saved: --state-dir DIR keeps it)"
+        if failed:
+            return f"ecr-emulator stopped; saving the state to {directory} FAILED (see the error above)"
+        return f"ecr-emulator stopped; state saved to {directory}"
 
     # -- the ECR Public registry's listener ---------------------------------------------
     def set_public_ports(self, ports) -> None:

@@ -7,6 +7,7 @@ no code here.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from dataclasses import fields
@@ -44,10 +45,31 @@ def _typed(kind: type, flag: str):
     return convert
 
 
+def version() -> str:
+    """The installed distribution's version (the package's own when run from a source tree)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("ecr-emulator")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with a mistake answered in one line plus a hint instead of the
+    whole usage block (which hides the one line that matters)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message}\n(see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecr-emulator",
-                                     description="A local, offline stand-in for AWS ECR and ECR Public.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="ecr-emulator", description="A local, offline stand-in for AWS ECR and ECR Public.")
+    parser.add_argument("--version", action="version", version=f"ecr-emulator {version()}")
+    commands = parser.add_subparsers(dest="command", metavar="{serve,operations}")
     serve = commands.add_parser("serve", help="serve the ECR control plane and registries",
                                 description="Serve the ECR and ECR Public APIs and registries. "
                                             "Every flag also has an ECR_EMULATOR_* variable; the flag wins. "
@@ -78,8 +100,34 @@ def _operations() -> int:
     return 0
 
 
+def _unrecognized(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> int:
+    """One line naming what was not understood (with the nearest flag, for a typo) and a hint."""
+    prog = f"ecr-emulator {command}" if command else "ecr-emulator"
+    sub = _subparser(parser, command)
+    known = [flag for action in sub._actions for flag in action.option_strings]
+    first = extra[0].split("=", 1)[0]
+    close = difflib.get_close_matches(first, known, n=1) if first.startswith("-") else []
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    what = "argument" if len(extra) == 1 else "arguments"
+    print(f"{prog}: unrecognized {what} {' '.join(extra)}{hint}\n(see {prog} --help)", file=sys.stderr)
+    return 2
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        return _unrecognized(parser, args.command, extra)
+    if args.command is None:  # a bare ``ecr-emulator``: what it can do, not an error
+        parser.print_help()
+        return 0
     if args.command == "operations":
         return _operations()
     options = {k: (tuple(v) if isinstance(v, list) else v) for k, v in vars(args).items() if k != "command"}
@@ -88,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as error:
         print(f"ecr-emulator: {error}", file=sys.stderr)
         return 2
+    from .app import Emulator
     from .server import serve
 
+    # the one line saying what was saved is printed by the app's close (whichever server runs it)
+    Emulator.announce_stop = True
     return serve(settings)

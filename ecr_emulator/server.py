@@ -254,5 +254,4 @@ def _serve_werkzeug(settings: Settings, sockets: list[socket.socket], tls: dict 
             other.shutdown()
         for each in servers:
             each.server_close()
-        _close(app)
-        print("ecr-emulator stopped", file=sys.stderr, flush=True)
+        _close(app)  # prints the line saying what was saved

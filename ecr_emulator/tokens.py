@@ -89,6 +89,13 @@ def _unb64(text: str) -> bytes:
 class TokenSigner:
     def __init__(self, secret: bytes | None = None) -> None:
         self._secret = secret or secrets.token_bytes(32)
+        #: when the last-expiring login (registry password or Bearer token) issued so far expires
+        #: (a clock advance past it ends every login: the log says so)
+        self.logins_expire: datetime | None = None
+
+    def _login(self, claims) -> None:
+        if self.logins_expire is None or claims.expires_at > self.logins_expire:
+            self.logins_expire = claims.expires_at
 
     @property
     def secret(self) -> bytes:
@@ -127,6 +134,7 @@ class TokenSigner:
 
     # -- registry passwords ------------------------------------------------------------
     def issue(self, claims: TokenClaims) -> str:
+        self._login(claims)
         return self._encode(_PASSWORD, claims)
 
     def authorization_token(self, claims: TokenClaims) -> str:
@@ -144,6 +152,7 @@ class TokenSigner:
 
     # -- ECR Public registry Bearer tokens -------------------------------------------------
     def issue_bearer(self, claims: BearerClaims) -> str:
+        self._login(claims)
         return self._encode(_BEARER, claims)
 
     def verify_bearer(self, token: str, now: datetime) -> BearerClaims:

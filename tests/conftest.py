@@ -11,6 +11,14 @@ from ecr_emulator.testing import ServerProcess, checked_client
 
 pytest_plugins = ["pytester"]
 
+
+def pytest_runtest_setup(item):
+    """``@requires(condition, missing)`` (tests/tools.py): skip locally, fail in CI."""
+    from .tools import need
+
+    for mark in item.iter_markers("requires"):
+        need(*mark.args)
+
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
 

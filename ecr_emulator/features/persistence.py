@@ -168,8 +168,12 @@ def import_state():
             return bad_request(f"state.json: $.snapshot.blobs: the sizes of {', '.join(wrong[:5])} are not "
                                "those of their files")
         _drop(store, {d: b for d, b in blobs.items() if d not in snap.blobs})
+        key_before = current.tokens.secret
         snapshot.apply(current.backend, snap, lambda digest, size: blobs[digest])
         current.tokens = TokenSigner(snap.token_secret)
+    if current.tokens.secret != key_before:
+        log.warning("state imported: registry logins issued before the import no longer work (the "
+                    "snapshot brings its own token key); clients log in again")
     if saver:
         saver.save()
     registries = current.backend.registries()

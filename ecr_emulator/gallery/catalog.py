@@ -171,14 +171,9 @@ class ImageRow:
 
 
 def scan_status(image: Image) -> str | None:
-    """The image's scan status once scanning exists: read from the model's ``scan_status``
-    (a string, or an object / dict with a ``status``) when the Image has such a field."""
-    value = getattr(image, "scan_status", None)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return value.get("status")
-    return getattr(value, "status", None)
+    """The status of the image's last scan (``COMPLETE``, ``IN_PROGRESS``, ``FAILED``,
+    ``UNSUPPORTED_IMAGE``...), as DescribeImages' ``imageScanStatus`` says; None if never scanned."""
+    return image.scan.status if image.scan is not None else None
 
 
 def private_registries(backend) -> list[RegistryRow]:

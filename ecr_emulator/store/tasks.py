@@ -30,6 +30,8 @@ class Tasks:
         self._periodic: list[tuple[float, Callable[[], None]]] = []
         self._timer: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        #: set by ``stop``: the timer ends (a new ``every`` or ``submit`` starts threads again)
+        self._stopping = threading.Event()
 
     # -- one-off work --------------------------------------------------------------------
     def submit(self, work: Callable[[], None], name: str = "") -> None:
@@ -62,13 +64,38 @@ class Tasks:
             if self._threads:
                 return
             for i in range(self._workers):
-                thread = threading.Thread(target=self._run, name=f"ecr-emulator-task-{i}", daemon=True)
+                thread = threading.Thread(target=self._run, args=(self._queue,), name=f"ecr-emulator-task-{i}",
+                                          daemon=True)
                 thread.start()
                 self._threads.append(thread)
 
-    def _run(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the threads once queued work is done (the emulator is closing), so that a
+        stopped emulator leaves no thread behind (in-process tests start hundreds)."""
+        with self._start_lock:
+            threads, self._threads = self._threads, []
+            timer, self._timer = self._timer, None
+            self._periodic = []
+            self._stopping.set()
+            self._stopping = threading.Event()
+            # the old workers finish what was queued, then meet one end mark each; work submitted
+            # later goes to a new queue and new workers
+            ending, self._queue = self._queue, queue.Queue()
+            for _ in threads:
+                ending.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in [*threads, *([timer] if timer else [])]:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _run(self, jobs: queue.Queue) -> None:
         while True:
-            generation, work, name = self._queue.get()
+            item = jobs.get()
+            if item is None:
+                with self._idle:
+                    self._idle.notify_all()
+                return
+            generation, work, name = item
             try:
                 if generation == self._generation:
                     work()
@@ -87,13 +114,13 @@ class Tasks:
         self._periodic.append((seconds, work))
         with self._start_lock:
             if self._timer is None:
-                self._timer = threading.Thread(target=self._tick, name="ecr-emulator-timer", daemon=True)
+                self._timer = threading.Thread(target=self._tick, args=(self._stopping,), name="ecr-emulator-timer",
+                                               daemon=True)
                 self._timer.start()
 
-    def _tick(self) -> None:
+    def _tick(self, stopping: threading.Event) -> None:
         due = {id(work): time.monotonic() + seconds for seconds, work in self._periodic}
-        while True:
-            time.sleep(0.2)
+        while not stopping.wait(0.2):
             now = time.monotonic()
             for seconds, work in list(self._periodic):
                 if now >= due.setdefault(id(work), now + seconds):

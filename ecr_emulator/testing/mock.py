@@ -172,7 +172,8 @@ class MockEcr:
         self._overrides = overrides
         self.emulator = None
         self.registry_url: str | None = None
-        self._server = None
+        #: (server, its thread) of the registry and the downloads listeners, while served
+        self._server: list | None = None
         self._saved_env: dict[str, str | None] = {}
         self._environs: dict[tuple[str, str], dict] = {}
 
@@ -206,10 +207,16 @@ class MockEcr:
             else:
                 os.environ[name] = value
         self._saved_env = {}
-        servers, self._server = self._server or [], None
-        for server in servers:
+        served, self._server = self._server or [], None
+        for server, thread in served:
             server.shutdown()
+            # werkzeug's serve_forever closes the listening socket itself, on its thread, after
+            # shutdown() returns: wait for that close, else the port still accepts (and resets)
+            # connections for a moment after the mock is gone
+            thread.join(timeout=30)
             server.server_close()
+        if self.emulator is not None:
+            self.emulator.close()  # its background threads end with it
 
     def __enter__(self) -> "MockEcr":
         return self.start()
@@ -276,14 +283,17 @@ class MockEcr:
                 pass
 
         # the registry, and the pre-signed blob downloads it redirects to (another origin)
-        self._server = [make_server("127.0.0.1", 0, self.emulator, threaded=True, request_handler=QuietHandler)
-                        for _ in range(2)]
-        registry, downloads = self._server
+        servers = [make_server("127.0.0.1", 0, self.emulator, threaded=True, request_handler=QuietHandler)
+                   for _ in range(2)]
+        registry, downloads = servers
         self.emulator.set_download_ports([downloads.socket.getsockname()[1]])
         self.registry_url = f"http://127.0.0.1:{registry.socket.getsockname()[1]}"
-        for server, name in zip(self._server, ("registry", "downloads"), strict=True):
+        self._server = []
+        for server, name in zip(servers, ("registry", "downloads"), strict=True):
             server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, name=f"ecr-emulator-mock-{name}", daemon=True).start()
+            thread = threading.Thread(target=server.serve_forever, name=f"ecr-emulator-mock-{name}", daemon=True)
+            thread.start()
+            self._server.append((server, thread))
 
     @property
     def registry_host(self) -> str | None:

@@ -36,6 +36,7 @@ class ServerProcess:
         self.download_url: str | None = None
         self.output: deque[str] = deque(maxlen=2000)
         self._process: subprocess.Popen | None = None
+        self._pump: threading.Thread | None = None
 
     @property
     def host(self) -> str:
@@ -69,7 +70,8 @@ class ServerProcess:
                 if self.url and self.public_url and (self.download_url or self.python):
                     found.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         deadline = time.monotonic() + self.startup_timeout
         while not found.wait(0.05):
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -83,15 +85,20 @@ class ServerProcess:
         return self._process.pid
 
     def stop(self) -> None:
+        """SIGTERM, then wait until the process has ended (its ports are closed when this
+        returns) and its last output lines are in :attr:`output`."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        if self._pump is not None:
+            self._pump.join(timeout=10)  # the pipe ends with the process (and its children)
 
     def __enter__(self) -> "ServerProcess":
         return self.start()

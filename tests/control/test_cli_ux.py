@@ -103,3 +103,87 @@ def test_help_is_plain_and_says_how_to_stop():
     top = subprocess.run([sys.executable, "-m", "ecr_emulator", "--help"], capture_output=True, text=True,
                          timeout=60).stdout
     assert "``" not in top and "stand-in for AWS ECR" in top
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ecr_emulator", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_version_is_the_package_version():
+    from importlib.metadata import version
+
+    result = _cli("--version")
+    assert result.returncode == 0, result
+    assert result.stdout.strip() == f"ecr-emulator {version('ecr-emulator')}"
+
+
+def test_a_bare_command_prints_help_and_succeeds():
+    result = _cli()
+    assert result.returncode == 0, result
+    assert "serve" in result.stdout and "operations" in result.stdout and "--version" in result.stdout
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(("args", "first", "hint"), [
+    (["serve", "--prot", "5000"], "ecr-emulator serve: unrecognized arguments --prot 5000 (did you mean --port?)",
+     "(see ecr-emulator serve --help)"),
+    (["--verison"], "ecr-emulator: unrecognized argument --verison (did you mean --version?)",
+     "(see ecr-emulator --help)"),
+    (["serve", "--port", "abc"], "ecr-emulator serve: argument --port: --port expects int, not 'abc'",
+     "(see ecr-emulator serve --help)"),
+    (["sevre"], "ecr-emulator: argument {serve,operations}: invalid choice: 'sevre'", "(see ecr-emulator --help)"),
+])
+def test_a_mistake_is_one_line_and_a_hint(args, first, hint):
+    result = _cli(*args)
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith(first), lines
+    assert lines[1] == hint
+    assert "usage:" not in result.stderr
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "werkzeug"])
+def test_shutdown_says_what_was_saved(tmp_path, server):
+    with ServerProcess("--no-access-log", "--server", server, "--state-dir", str(tmp_path)) as served:
+        assert requests.get(served.url + "/_emulator/health", timeout=10).status_code == 200
+    assert "".join(served.output).strip().splitlines()[-1] == f"ecr-emulator stopped; state saved to {tmp_path}"
+    with ServerProcess("--no-access-log", "--server", server) as served:
+        assert requests.get(served.url + "/_emulator/health", timeout=10).status_code == 200
+    last = "".join(served.output).strip().splitlines()[-1]
+    assert last.startswith("ecr-emulator stopped (state in memory, not saved"), served.output
+
+
+def test_the_log_says_when_a_clock_advance_or_an_import_ends_logins():
+    import boto3
+
+    with ServerProcess("--no-access-log") as served:
+        ecr = boto3.client("ecr", endpoint_url=served.url, region_name="us-east-1",
+                           aws_access_key_id="123456789012", aws_secret_access_key="x")
+        clock = served.url + "/_emulator/clock/advance"
+        ecr.get_authorization_token()
+        requests.post(clock, json={"seconds": 3600}, timeout=10).raise_for_status()
+        assert "has expired" not in "".join(served.output)  # 1 h of a 12 h login: still valid
+        requests.post(clock, json={"seconds": 12 * 3600}, timeout=10).raise_for_status()
+        snapshot = requests.get(served.url + "/_emulator/state", timeout=30).content
+        with ServerProcess("--no-access-log") as other:  # another server: another token key
+            requests.put(other.url + "/_emulator/state", data=snapshot, timeout=30).raise_for_status()
+        requests.put(served.url + "/_emulator/state", data=snapshot, timeout=30).raise_for_status()
+    assert "every registry login issued so far has expired" in "".join(served.output), served.output
+    assert "registry logins issued before the import no longer work" in "".join(other.output), other.output
+    # the same server's own snapshot keeps its key: its logins go on working
+    assert "no longer work" not in "".join(served.output)
+
+
+def test_make_run_installs_the_runtime_only(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    venv = tmp_path / "venv"
+    dry = subprocess.run(["make", "-n", "-C", root, "run", f"VENV={venv}"], capture_output=True, text=True,
+                         timeout=60)
+    assert dry.returncode == 0, dry
+    installs = [line for line in dry.stdout.splitlines() if "pip install" in line and "-e" in line]
+    assert installs and all("[" not in line for line in installs), dry.stdout  # no extras
+    assert f"{venv}/bin/ecr-emulator" in dry.stdout  # it says where the console script is
+    test = subprocess.run(["make", "-n", "-C", root, "test", f"VENV={venv}"], capture_output=True, text=True,
+                          timeout=60)
+    assert "'.[test,bench]'" in test.stdout, test.stdout

@@ -3,8 +3,6 @@ PutImageTagMutability and PutImageScanningConfiguration, through checked boto3 c
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,14 +14,6 @@ KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0b1f2c3d-1111-2222-3333-444455
 
 def error_of(info) -> dict:
     return info.value.response["Error"]
-
-
-def _implemented(operation: str) -> bool:
-    """Whether ``ecr-emulator operations`` marks the ecr ``operation`` as implemented."""
-    listing = subprocess.run([sys.executable, "-m", "ecr_emulator", "operations"],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
-    ecr_part = listing.split("ecr-public:")[0]
-    return f"[x] {operation}\n" in ecr_part
 
 
 # -- CreateRepository ---------------------------------------------------------------------
@@ -262,7 +252,6 @@ def _put_small_image(ecr, repo: str) -> str:
     return image.digest
 
 
-@pytest.mark.skipif(not _implemented("PutImage"), reason="PutImage is not implemented yet")
 def test_delete_non_empty_repository_needs_force(ecr):
     ecr.create_repository(repositoryName="full")
     _put_small_image(ecr, "full")

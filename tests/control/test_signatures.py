@@ -15,6 +15,8 @@ from botocore.exceptions import ClientError
 
 from ecr_emulator.testing import ServerProcess, checked_client
 
+from ..tools import need
+
 ACCOUNT, ROLE_ACCOUNT = "444455556666", "777788889999"
 CREDENTIALS = f"""
 [ci]
@@ -98,8 +100,7 @@ def test_an_unsigned_request_is_refused(signed_server):
 @pytest.mark.parametrize("cli", ["v1", "v2"])
 def test_the_aws_cli_with_the_right_secret(signed_server, cli, tmp_path):
     command = [os.path.join(os.path.dirname(sys.executable), "aws")] if cli == "v1" else ["/usr/bin/aws"]
-    if not shutil.which(command[0]):
-        pytest.skip(f"AWS CLI {cli} is not installed (CI installs it)")
+    need(shutil.which(command[0]), f"AWS CLI {cli} is not installed")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIAEMULATORCI000001", "AWS_SECRET_ACCESS_KEY": "right-secret",
            "AWS_DEFAULT_REGION": "us-east-1", "HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "none"),
            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}

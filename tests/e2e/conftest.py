@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ..registry.client import password_of
+from ..tools import need
 
 PODMAN = shutil.which("podman")
 SKOPEO = shutil.which("skopeo")
@@ -23,8 +23,7 @@ AWS_CLI = os.path.join(os.path.dirname(sys.executable), "aws")
 def podman(tmp_path, ecr_emulator_server):
     """``podman(*args, input=None)`` with vfs storage, its own registries.conf (the emulator's
     private and public registries are insecure), containers.conf and auth file."""
-    if PODMAN is None:
-        pytest.skip("podman is not installed (CI installs it)")
+    need(PODMAN, "podman is not installed")
     registries = "".join(f'[[registry]]\nlocation = "{host}"\ninsecure = true\n'
                          for host in (ecr_emulator_server.host, ecr_emulator_server.public_host))
     (tmp_path / "storage.conf").write_text(
@@ -59,8 +58,7 @@ def podman(tmp_path, ecr_emulator_server):
 @pytest.fixture
 def skopeo(tmp_path):
     """``skopeo(*args)``: run skopeo with an auth file and HOME of its own (nothing leaks)."""
-    if SKOPEO is None:
-        pytest.skip("skopeo is not installed (CI installs it)")
+    need(SKOPEO, "skopeo is not installed")
     env = {**os.environ, "HOME": str(tmp_path), "REGISTRY_AUTH_FILE": str(tmp_path / "auth.json"),
            "XDG_RUNTIME_DIR": str(tmp_path)}
 
@@ -75,11 +73,8 @@ def skopeo(tmp_path):
 
 
 def login_password(client, url: str, service: str = "ecr") -> str:
-    """``aws <service> get-login-password --region us-east-1`` (the AWS CLI when installed, else
-    the same call through the checked boto3 ``client`` of that service)."""
-    if not os.path.exists(AWS_CLI):
-        data = client.get_authorization_token()["authorizationData"]
-        return password_of((data[0] if isinstance(data, list) else data)["authorizationToken"])
+    """``aws <service> get-login-password --region us-east-1``, as the README says to log in."""
+    need(os.path.exists(AWS_CLI), f"the AWS CLI (the test extra) is not installed at {AWS_CLI}")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "123456789012", "AWS_SECRET_ACCESS_KEY": "secret",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
     done = subprocess.run([AWS_CLI, service, "get-login-password", "--region", "us-east-1", "--endpoint-url", url],

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from ..tools import need
+
 ACCOUNT = "123456789012"
 AWS_V1 = Path(sys.executable).parent / "aws"
 AWS_V2 = Path("/usr/bin/aws")
@@ -31,8 +33,7 @@ def _version(aws: Path) -> str:
 def aws_cli(request, tmp_path, url):
     """``aws_cli("ecr", "describe-repositories")`` -> CompletedProcess, run against the emulator."""
     aws = AWS_V1 if request.param == "v1" else AWS_V2
-    if not aws.exists():
-        pytest.skip(f"AWS CLI {request.param} is not installed at {aws}")
+    need(aws.exists(), f"AWS CLI {request.param} is not installed at {aws}")
     assert _version(aws).startswith(f"aws-cli/{request.param[1]}."), _version(aws)
     config, credentials = tmp_path / "config", tmp_path / "credentials"
     config.write_text("")
@@ -96,11 +97,10 @@ def test_get_login_password(aws_cli, ecr, url):
     # and it is a password the registry takes, as `docker login -u AWS --password-stdin` would send it
     basic = base64.b64encode(f"AWS:{password}".encode()).decode()
     probe = requests.get(f"{url}/v2/", headers={"Authorization": f"Basic {basic}"}, timeout=10)
-    if probe.status_code != 404:  # 404: the registry data plane is not there (yet)
-        assert probe.status_code == 200, probe.text
-        wrong = base64.b64encode(f"AWS:{password}x".encode()).decode()
-        refused = requests.get(f"{url}/v2/", headers={"Authorization": f"Basic {wrong}"}, timeout=10)
-        assert refused.status_code in (401, 403)
+    assert probe.status_code == 200, probe.text
+    wrong = base64.b64encode(f"AWS:{password}x".encode()).decode()
+    refused = requests.get(f"{url}/v2/", headers={"Authorization": f"Basic {wrong}"}, timeout=10)
+    assert refused.status_code in (401, 403)
 
 
 def test_ecr_public_describe_registries(aws_cli, ecr_emulator_server):

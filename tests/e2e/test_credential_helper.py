@@ -14,10 +14,12 @@ import requests
 
 from ecr_emulator.testing.images import digest_of, make_image, write_oci_layout
 
+from ..tools import requires
+
 HELPER = os.path.join(os.path.dirname(sys.executable), "docker-credential-ecr-emulator")
 SKOPEO = shutil.which("skopeo")
 PODMAN = shutil.which("podman")
-pytestmark = pytest.mark.skipif(not os.path.exists(HELPER), reason="the package's console scripts are not installed")
+pytestmark = requires(os.path.exists(HELPER), "the package's console scripts are not installed")
 
 CLEAN = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ECR_EMULATOR_"))}
 
@@ -68,7 +70,7 @@ def helper_on_path(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)")
+@requires(SKOPEO, "skopeo is not installed")
 def test_skopeo_logs_in_through_cred_helpers(helper_on_path, url, ecr, tmp_path):
     host = url.split("://", 1)[1]
     ecr.create_repository(repositoryName="helped/app")
@@ -89,7 +91,7 @@ def test_skopeo_logs_in_through_cred_helpers(helper_on_path, url, ecr, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(PODMAN is None or SKOPEO is None, reason="podman and skopeo are not installed (CI installs them)")
+@requires(PODMAN and SKOPEO, "podman and skopeo are not installed")
 def test_podman_pulls_through_cred_helpers(helper_on_path, podman, url, ecr, tmp_path):  # noqa: F811
     host = url.split("://", 1)[1]
     ecr.create_repository(repositoryName="helped/pull")

@@ -16,11 +16,13 @@ import sys
 
 import pytest
 
+from ..tools import requires
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
-                       reason="needs unshare and root for private mount and network namespaces (CI runs as root)"),
+    requires(os.geteuid() == 0 and shutil.which("unshare"),
+             "unshare and root for private mount and network namespaces (CI runs as root)"),
 ]
 NEEDED = ("docker", "podman", "docker-credential-ecr-login", "/usr/bin/aws")
 

@@ -15,7 +15,9 @@ import requests
 
 from ecr_emulator.testing import checked_client
 
-dxf = pytest.importorskip("dxf")
+from ..tools import import_client
+
+dxf = import_client("dxf")
 
 pytestmark = pytest.mark.slow
 

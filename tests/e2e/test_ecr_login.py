@@ -18,13 +18,15 @@ import sys
 
 import pytest
 
+from ..tools import requires
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("docker-credential-ecr-login") is None,
-                       reason="docker-credential-ecr-login is not installed (CI installs amazon-ecr-credential-helper)"),
-    pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
-                       reason="needs unshare and root for private mount and network namespaces"),
+    requires(shutil.which("docker-credential-ecr-login"),
+             "docker-credential-ecr-login is not installed (Debian's amazon-ecr-credential-helper)"),
+    requires(shutil.which("unshare") and os.geteuid() == 0,
+             "unshare and root are needed for private mount and network namespaces"),
 ]
 
 

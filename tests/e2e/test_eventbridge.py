@@ -21,12 +21,13 @@ from ecr_emulator.testing.images import write_oci_layout
 
 from ..features.helpers import debian_image
 from ..registry.client import authorization_token, password_of
+from ..tools import requires
 from .conftest import SKOPEO
 
 MOTO_SERVER = os.path.join(os.path.dirname(sys.executable), "moto_server")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)"),
+    requires(SKOPEO, "skopeo is not installed"),
 ]
 
 

@@ -15,11 +15,12 @@ from ecr_emulator.testing.images import make_image, write_oci_layout
 
 from ..features.helpers import wait_for
 from ..registry.client import password_of
+from ..tools import requires
 from .conftest import SKOPEO
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)"),
+    requires(SKOPEO, "skopeo is not installed"),
 ]
 
 ACCOUNT = "111122223333"

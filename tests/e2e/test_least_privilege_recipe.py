@@ -14,11 +14,13 @@ import sys
 
 import pytest
 
+from ..tools import requires
+
 README = pathlib.Path(__file__).parents[2] / "README.md"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (shutil.which("podman") and shutil.which("skopeo") and shutil.which("curl")),
-                       reason="podman, skopeo and curl are needed (CI installs them)"),
+    requires(shutil.which("podman") and shutil.which("skopeo") and shutil.which("curl"),
+             "podman, skopeo and curl are needed"),
 ]
 
 

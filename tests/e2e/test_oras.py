@@ -11,8 +11,9 @@ import pytest
 from ecr_emulator.store.manifests import OCI_INDEX
 
 from ..registry.client import Registry, authorization_token, password_of
+from ..tools import import_client
 
-oras_client = pytest.importorskip("oras.client")
+oras_client = import_client("oras.client")
 import oras.defaults  # noqa: E402
 import oras.oci  # noqa: E402
 

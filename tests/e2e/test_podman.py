@@ -12,11 +12,12 @@ import json
 import pytest
 
 from ..registry.client import Registry, authorization_token
+from ..tools import requires
 from .conftest import PODMAN, login_password
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(PODMAN is None, reason="podman is not installed (CI installs it)"),
+    requires(PODMAN, "podman is not installed"),
 ]
 
 

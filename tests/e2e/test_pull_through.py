@@ -23,6 +23,7 @@ from ecr_emulator.testing.images import make_image, make_index
 
 from ..conftest import ACCOUNT
 from ..registry.client import Registry
+from ..tools import requires
 from .distribution import Distribution
 
 SKOPEO = shutil.which("skopeo")
@@ -34,7 +35,7 @@ POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
 LIFECYCLE = json.dumps({"rules": [{"rulePriority": 1, "selection": {
     "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5}, "action": {"type": "expire"}}]})
 ACCEPT = {"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"}
-needs_skopeo = pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)")
+needs_skopeo = requires(SKOPEO, "skopeo is not installed")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from ecr_emulator.testing.images import write_oci_layout
 
 from ..features.helpers import debian_image
 from ..registry.client import authorization_token, password_of
+from ..tools import requires
 from .conftest import PODMAN, SKOPEO
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ def _repository(url: str, name: str):
     return ecr, uri, "AWS:" + password_of(authorization_token(ecr))
 
 
-@pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)")
+@requires(SKOPEO, "skopeo is not installed")
 def test_skopeo_retries_a_too_many_requests_answer_and_the_push_lands(ecr_emulator_url, ecr_faults, ecr_calls,
                                                                       skopeo, tmp_path):
     ecr, uri, creds = _repository(ecr_emulator_url, "flaky")
@@ -36,7 +37,7 @@ def test_skopeo_retries_a_too_many_requests_answer_and_the_push_lands(ecr_emulat
     assert starts[0]["errorCode"] == "TOOMANYREQUESTS" and "errorCode" not in starts[-1]
 
 
-@pytest.mark.skipif(PODMAN is None, reason="podman is not installed (CI installs it)")
+@requires(PODMAN, "podman is not installed")
 def test_podman_push_survives_a_connection_cut(ecr_emulator_url, ecr_faults, podman, tmp_path):
     ecr, uri, creds = _repository(ecr_emulator_url, "cut")
     podman("login", "--username", "AWS", "--password-stdin", uri.split("/")[0], input=creds.split(":", 1)[1])

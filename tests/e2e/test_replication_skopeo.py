@@ -16,11 +16,12 @@ from ecr_emulator.testing.images import make_image, write_oci_layout
 
 from ..features.helpers import OTHER, SOURCE, replication_policy, settled_statuses
 from ..registry.client import authorization_token, password_of
+from ..tools import requires
 from .conftest import SKOPEO
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)"),
+    requires(SKOPEO, "skopeo is not installed"),
 ]
 AWS = shutil.which("aws")
 

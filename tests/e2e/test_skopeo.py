@@ -8,16 +8,16 @@ import json
 import pytest
 import requests
 
-from ecr_emulator.control import ECR
 from ecr_emulator.store.manifests import OCI_INDEX, OCI_MANIFEST
 from ecr_emulator.testing.images import digest_of, make_image, make_index, write_oci_layout
 
 from ..registry.client import Registry, authorization_token, password_of
+from ..tools import requires
 from .conftest import SKOPEO
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)"),
+    requires(SKOPEO, "skopeo is not installed"),
 ]
 AMD64 = {"architecture": "amd64", "os": "linux"}
 ARM64 = {"architecture": "arm64", "os": "linux"}
@@ -91,7 +91,6 @@ def test_copy_a_multi_arch_index_with_all(skopeo, ecr, creds, tmp_path, url):
         assert head.status_code == 200
 
 
-@pytest.mark.skipif(ECR.get("DescribeImages") is None, reason="DescribeImages is not implemented yet")
 def test_describe_images_after_a_skopeo_push(skopeo, ecr, creds, tmp_path):
     image = make_image("skopeo-describe", layers=4, layer_bytes=30_000)
     uri = _uri(ecr, "team/described")

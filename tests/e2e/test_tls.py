@@ -18,6 +18,7 @@ from ecr_emulator.testing import ServerProcess, checked_client
 from ecr_emulator.testing.images import digest_of, make_image, write_oci_layout
 
 from ..registry.client import authorization_token, password_of
+from ..tools import requires
 
 SKOPEO = shutil.which("skopeo")
 AWS_V2 = "/usr/bin/aws" if os.path.exists("/usr/bin/aws") else None
@@ -100,7 +101,7 @@ def test_tls_files_default_to_the_state_dir(tmp_path):
                             timeout=10).ok
 
 
-@pytest.mark.skipif(AWS_V2 is None, reason="AWS CLI v2 is not installed (CI installs it)")
+@requires(AWS_V2, "AWS CLI v2 is not installed")
 def test_aws_cli_trusts_the_ca_through_aws_ca_bundle(tls_server, tmp_path):
     server, ca = tls_server
     env = {**os.environ, "AWS_CA_BUNDLE": ca, "AWS_ACCESS_KEY_ID": "123456789012", "AWS_SECRET_ACCESS_KEY": "x",
@@ -111,7 +112,7 @@ def test_aws_cli_trusts_the_ca_through_aws_ca_bundle(tls_server, tmp_path):
     assert requests.get(server.url + "/v2/", auth=("AWS", done.stdout.strip()), verify=ca, timeout=10).ok
 
 
-@pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)")
+@requires(SKOPEO, "skopeo is not installed")
 def test_skopeo_pushes_over_verified_tls_with_a_certs_d_directory(tls_server, tmp_path):
     server, ca = tls_server
     ecr = checked_client("ecr", server.url, verify=ca)

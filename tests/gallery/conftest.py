@@ -11,6 +11,8 @@ import tempfile
 
 import pytest
 
+from ..tools import need
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 ARTIFACTS = pathlib.Path(__file__).parents[2] / "test-artifacts" / "gallery"
@@ -21,9 +23,8 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 @pytest.fixture(scope="session")
 def browser():
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver; "
-                    "CI installs them)")
+    need(CHROMIUM and CHROMEDRIVER, "chromium and chromedriver are not installed (apt-get install chromium "
+                                    "chromium-driver)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -159,5 +159,34 @@ def test_the_private_browser_from_the_root_page(browser, screenshot, url, ecr):
     (row,) = browser.find_elements(By.CSS_SELECTOR, "#images tbody tr")
     assert row.find_element(By.CLASS_NAME, "tags").text == "v1"
     assert image.digest[:19] in row.text
-    assert row.find_element(By.CLASS_NAME, "scan").text == "—"  # no scan status until scanning exists
+    assert row.find_element(By.CLASS_NAME, "scan").text == "—"  # never scanned
     screenshot("images")
+
+
+def test_the_private_browser_shows_a_scan_status(browser, screenshot, url, ecr):
+    """An image really scanned (scan on push, against the shipped demo feed) shows COMPLETE,
+    as DescribeImages' imageScanStatus does; one never scanned shows "—"."""
+    from selenium.webdriver.common.by import By
+
+    from ecr_emulator.testing.scan_images import dpkg_status, image_of, layer, os_release
+
+    ecr.create_repository(repositoryName="team/scanned", imageScanningConfiguration={"scanOnPush": True})
+    debian = layer({"etc/os-release": os_release("debian", "12", "Debian GNU/Linux 12 (bookworm)"),
+                    "var/lib/dpkg/status": dpkg_status([("libc6", "2.36-9+deb12u1", "glibc")])})
+    registry = Registry(url, authorization_token(ecr))
+    digest = registry.push_image("team/scanned", image_of([debian]), "v1")
+    ecr.get_waiter("image_scan_complete").wait(repositoryName="team/scanned", imageId={"imageDigest": digest},
+                                               WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+    findings = ecr.describe_image_scan_findings(repositoryName="team/scanned", imageId={"imageDigest": digest})
+    assert findings["imageScanFindings"]["findingSeverityCounts"]  # the demo feed matched: a real scan
+    ecr.put_image_scanning_configuration(repositoryName="team/scanned",
+                                         imageScanningConfiguration={"scanOnPush": False})
+    unscanned = make_image("gallery-unscanned")
+    registry.push_image("team/scanned", unscanned, "v2")
+
+    browser.get(url + "/gallery/private/123456789012/us-east-1/team/scanned")
+    rows = {row.find_element(By.CLASS_NAME, "tags").text: row
+            for row in browser.find_elements(By.CSS_SELECTOR, "#images tbody tr")}
+    assert rows["v1"].find_element(By.CLASS_NAME, "scan").text == "COMPLETE"
+    assert rows["v2"].find_element(By.CLASS_NAME, "scan").text == "—"
+    screenshot("scanned")

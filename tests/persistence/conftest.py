@@ -44,6 +44,7 @@ class InProcess:
 
     def close(self) -> None:
         self.server.shutdown()
+        self.thread.join(30)  # werkzeug closes the listening socket on the serving thread
         self.server.server_close()
         self.app.close()
 

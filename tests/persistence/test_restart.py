@@ -18,6 +18,7 @@ from ecr_emulator.testing import ServerProcess, checked_client
 from ecr_emulator.testing.images import digest_of, make_image, make_index, write_oci_layout
 
 from ..registry.client import Registry, authorization_token, password_of
+from ..tools import requires
 
 SKOPEO = shutil.which("skopeo")
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ def _pull_everything(registry: Registry, repo: str, digest: str) -> dict[str, by
     return found
 
 
-@pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed (CI installs it)")
+@requires(SKOPEO, "skopeo is not installed")
 def test_stop_and_restart_serves_the_same_images_byte_for_byte(tmp_path):
     state = str(tmp_path / "state")
     image = make_image("persisted", layers=3, layer_bytes=200_000)

@@ -15,6 +15,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from ecr_emulator import mock_ecr
 from ecr_emulator.testing import MockEcr
 
+from ..tools import import_client
+
 REGION = "us-east-1"
 
 
@@ -100,7 +102,7 @@ def test_other_services_are_untouched():
 
 
 def test_composes_with_moto_mock_aws_for_s3():
-    moto = pytest.importorskip("moto")
+    moto = import_client("moto")
     with moto.mock_aws(), mock_ecr() as mock:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="artifacts")
@@ -203,7 +205,7 @@ def _manifest_with_missing_layers() -> dict:
 
 
 def test_moto_serves_ecr_again_once_mock_ecr_stops():
-    moto = pytest.importorskip("moto")
+    moto = import_client("moto")
     with moto.mock_aws():
         with mock_ecr():
             ecr_client().create_repository(repositoryName="ours")
@@ -224,3 +226,18 @@ def test_async_functions_and_nesting():
         return [r["repositoryName"] for r in ecr_client().describe_repositories()["repositories"]]
 
     assert asyncio.run(body()) == ["outer"]
+
+
+def test_a_stopped_mock_refuses_at_once_and_leaves_no_thread():
+    """Its registry's listening socket is closed when ``stop`` returns (before, the port still
+    accepted, and reset, connections for a moment), and its background threads have ended."""
+    import threading
+
+    before = threading.active_count()
+    for _ in range(20):  # the old race lost about one round in four
+        with mock_ecr(registry=True) as mock:
+            ecr_client().create_repository(repositoryName="ab")
+            url = mock.registry_url
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url + "/v2/", timeout=5)
+    assert threading.active_count() <= before

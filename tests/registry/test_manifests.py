@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from ecr_emulator.control import ECR
 from ecr_emulator.store.manifests import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from ecr_emulator.testing.images import digest_of, make_image, make_index
 
@@ -16,8 +15,6 @@ from .client import expect_error
 AMD64 = {"architecture": "amd64", "os": "linux"}
 ARM64 = {"architecture": "arm64", "os": "linux"}
 
-needs_describe_images = pytest.mark.skipif(ECR.get("DescribeImages") is None,
-                                           reason="DescribeImages is not implemented yet")
 
 
 def test_push_and_pull_by_tag_and_digest(registry, repo):
@@ -223,7 +220,6 @@ def test_a_child_of_an_index_cannot_be_deleted(registry, repo):
 
 # -- through the other door ------------------------------------------------------------------------
 
-@needs_describe_images
 def test_a_registry_push_is_an_ecr_image(registry, repo, ecr):
     image = make_image("both-doors", layers=3, layer_bytes=4000)
     registry.push_image(repo, image, "v1")

@@ -12,6 +12,7 @@ from ecr_emulator.testing import ServerProcess, checked_client
 from ecr_emulator.testing.images import digest_of, make_image
 
 from ..registry.client import Registry, authorization_token, expect_error
+from ..tools import requires
 
 GRACE = 3600  # the default blob_grace_seconds
 
@@ -144,7 +145,7 @@ def _blob_files(parent) -> list:
     return sorted(parent.glob("ecr-emulator-blobs-*/blobs/sha256/*"))
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="RSS is read from /proc")
+@requires(os.path.exists("/proc/self/status"), "/proc is not there (RSS is read from it)")
 def test_blob_bytes_live_in_a_file_that_goes_when_the_blob_is_freed(tmp_path):
     """Push 128 MiB: the bytes go to a file of the private blob directory under --blob-dir (RSS
     does not grow by them); deleted with a grace period of 0, the file goes at once; the directory

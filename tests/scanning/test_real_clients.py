@@ -15,6 +15,7 @@ from ecr_emulator.testing.images import write_oci_layout
 from ecr_emulator.testing.scan_images import apk_installed, image_of, layer, os_release
 
 from ..e2e.test_awscli import aws_cli  # noqa: F401  (the fixture, against this directory's server)
+from ..tools import need
 from .conftest import attributes, wait_for_scan
 
 pytestmark = pytest.mark.slow
@@ -29,8 +30,7 @@ def alpine_image(compression="zstd"):
 
 
 def test_pushed_with_skopeo_and_scanned_on_push(ecr, scan_server, tmp_path):
-    if not shutil.which(SKOPEO):
-        pytest.skip("skopeo is not installed")
+    need(shutil.which(SKOPEO), "skopeo is not installed")
     ecr.create_repository(repositoryName="skopeo/alpine", imageScanningConfiguration={"scanOnPush": True})
     image = alpine_image("zstd")
     source = write_oci_layout(str(tmp_path / "layout"), image, tag="v1")

@@ -75,3 +75,20 @@ def test_work_queued_before_a_reset_is_dropped():
     gate.set()
     assert backend.tasks.drain(10)
     assert ran == []
+
+
+def test_stopped_tasks_leave_no_thread_and_finish_queued_work():
+    from ecr_emulator.store.tasks import Tasks
+
+    tasks, done, ran = Tasks(), [], threading.Event()
+    tasks.every(0.05, ran.set)
+    tasks.submit(lambda: done.append("queued"))
+    assert ran.wait(10)
+    tasks.stop()
+    assert done == ["queued"]
+    names = [t.name for t in threading.enumerate()]
+    mine = [t for t in threading.enumerate() if t.name.startswith("ecr-emulator-") and t.is_alive()]
+    assert not [t for t in mine if getattr(t, "_target", None) and getattr(t._target, "__self__", None) is tasks], names
+    tasks.submit(lambda: done.append("after"))  # a stopped Tasks starts again on demand
+    assert tasks.drain(10) and done == ["queued", "after"]
+    tasks.stop()
