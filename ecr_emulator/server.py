@@ -173,8 +173,7 @@ def _serve_builtin(settings: Settings, sockets: list[socket.socket], tls: dict |
     try:
         Server(app, sockets, config, ssl_context, on_ready=ready).run()
     finally:
-        _close(app)
-        print("ecr-emulator stopped", file=sys.stderr, flush=True)
+        _close(app)  # the last save, and the line saying what was saved (Emulator.close)
 
 
 def _log_access_to_stdout() -> None:

@@ -143,7 +143,7 @@ def test_a_mistake_is_one_line_and_a_hint(args, first, hint):
     assert "usage:" not in result.stderr
 
 
-@pytest.mark.parametrize("server", ["gunicorn", "werkzeug"])
+@pytest.mark.parametrize("server", ["builtin", "werkzeug"])
 def test_shutdown_says_what_was_saved(tmp_path, server):
     with ServerProcess("--no-access-log", "--server", server, "--state-dir", str(tmp_path)) as served:
         assert requests.get(served.url + "/_emulator/health", timeout=10).status_code == 200
@@ -154,7 +154,7 @@ def test_shutdown_says_what_was_saved(tmp_path, server):
     assert last.startswith("ecr-emulator stopped (state in memory, not saved"), served.output
 
 
-def test_the_log_says_when_a_clock_advance_or_an_import_ends_logins():
+def test_the_log_says_when_a_clock_advance_or_an_import_ends_logins(tmp_path):
     import boto3
 
     with ServerProcess("--no-access-log") as served:
@@ -166,7 +166,8 @@ def test_the_log_says_when_a_clock_advance_or_an_import_ends_logins():
         assert "has expired" not in "".join(served.output)  # 1 h of a 12 h login: still valid
         requests.post(clock, json={"seconds": 12 * 3600}, timeout=10).raise_for_status()
         snapshot = requests.get(served.url + "/_emulator/state", timeout=30).content
-        with ServerProcess("--no-access-log") as other:  # another server: another token key
+        # another server with another token key (served ones share the user's key file by default)
+        with ServerProcess("--no-access-log", "--token-key-file", str(tmp_path / "other-key")) as other:
             requests.put(other.url + "/_emulator/state", data=snapshot, timeout=30).raise_for_status()
         requests.put(served.url + "/_emulator/state", data=snapshot, timeout=30).raise_for_status()
     assert "every registry login issued so far has expired" in "".join(served.output), served.output
