@@ -19,11 +19,13 @@ socket and a small buffer, never a request thread.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import logging
 import os
 import socket
 import struct
+import termios
 import threading
 import time
 
@@ -42,8 +44,9 @@ MEMORY_BODY = 1 << 20
 PENDING_LIMIT = 1 << 20
 #: bytes a request thread may have queued for the loop while streaming an answer
 STREAM_QUEUE = 4 << 20
-#: bytes per sendfile call (progress is seen between calls)
-SENDFILE_PIECE = 4 << 20
+#: bytes per sendfile call (the sweeper sees progress between calls, and in the kernel's send
+#: queue during one: :meth:`Connection.unsent`)
+SENDFILE_PIECE = 64 << 20
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -373,6 +376,16 @@ class Connection(asyncio.BufferedProtocol):
         with self._flow:
             self._queued -= len(piece)
             self._flow.notify_all()
+
+    def unsent(self) -> int | None:
+        """Bytes the kernel still holds in this connection's send queue (``SIOCOUTQ``), or None
+        where that cannot be read (TLS sends through the transport's own buffer)."""
+        if self._fd is None or self.closed:
+            return None
+        try:
+            return struct.unpack("i", fcntl.ioctl(self._fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        except OSError:
+            return None
 
     async def _send_file(self, answer: Answer, request) -> None:
         loop = self.server.loop

@@ -185,6 +185,8 @@ class Server:
                     conn.timed_out(408, "the request body arrived too slowly")
             elif state == "send":
                 buffered = conn.transport.get_write_buffer_size() if conn.transport else 0
+                if conn.sending_file:  # sendfile bypasses the transport's buffer: the kernel's queue moves
+                    buffered = conn.unsent() or buffered
                 if buffered != conn.write_buffer:
                     conn.write_buffer, conn.send_progress = buffered, now
                 elif (buffered or conn.sending_file) and now - conn.send_progress > config.body_timeout:

@@ -172,3 +172,49 @@ def test_malformed_requests_get_their_status_and_a_close(raw, status):
                 answer += chunk
     assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:100]
     assert b"Connection: close" in answer
+
+
+def _big_file_app(path):
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/small":
+            start_response("200 OK", [("Content-Length", "2")])
+            return [b"ok"]
+        f = open(path, "rb")
+        start_response("200 OK", [("Content-Length", str(path.stat().st_size))])
+        return environ["wsgi.file_wrapper"](f)
+    return app
+
+
+def _read(sock, rounds: int, pause: float) -> int:
+    """Read ``rounds`` times, ``pause`` seconds apart (a slow client); the bytes read."""
+    got = 0
+    for _ in range(rounds):
+        data = sock.recv(256 << 10)
+        if not data:
+            break
+        got += len(data)
+        threading.Event().wait(pause)
+    return got
+
+
+def test_file_answers_watch_the_kernels_send_queue(tmp_path):
+    """sendfile bypasses the transport's buffer, so the sweeper watches the kernel's send queue:
+    a slow reader that keeps taking bytes is never cut (even within one sendfile call of many
+    seconds), one that takes nothing for body_timeout is reset, and others are served meanwhile."""
+    path = tmp_path / "big"
+    path.write_bytes(os.urandom(64 << 20))
+    with serving(_big_file_app(path), body_timeout=2) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with closing(socket.create_connection(("127.0.0.1", port), timeout=30)) as slow, \
+                closing(socket.create_connection(("127.0.0.1", port), timeout=30)) as stalled:
+            for sock in (slow, stalled):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+                sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert requests.get(url + "/small", timeout=30).text == "ok"
+            got = _read(slow, rounds=24, pause=0.25)  # 6 s, three times body_timeout, always moving
+            assert got > 24 * 1024
+            with pytest.raises(ConnectionResetError):  # the stalled one was cut meanwhile
+                for _ in range(100_000):  # bounded: what the kernel held, then the reset
+                    if not stalled.recv(1 << 20):
+                        break
+            assert _read(slow, rounds=2, pause=0) > 0  # the slow one still goes on
