@@ -37,7 +37,7 @@ from ..admin import admin_route, bad_request, emulator
 from ..awsjson.identity import principal_arn
 from ..awsjson.services import load_service
 from ..store.events import StateReset
-from .events import API_CALL, ECR, LazyEvent, envelope, iso_z, parse_time
+from .events import API_CALL, ECR, LazyEvent, envelope, iso_z, time_bounds
 
 EVENT_VERSION = "1.08"
 #: requestParameters / responseElements larger than this (as JSON) are recorded as null, as
@@ -281,14 +281,10 @@ def install(emulator_) -> None:
 def list_calls():
     """The calls recorded so far, oldest first: ``?eventName=`` and ``?eventSource=``
     (repeatable), ``?since=`` / ``?until=`` (ISO 8601 times, inclusive)."""
-    bounds = {"since": None, "until": None}
-    for name in bounds:
-        value = request.args.get(name)
-        if value is not None:
-            try:
-                bounds[name] = iso_z(parse_time(value))
-            except ValueError:
-                return bad_request(f"{name} must be an ISO 8601 time such as 2026-01-01T00:00:00Z, not {value!r}")
+    try:
+        bounds = time_bounds(request.args)
+    except ValueError as error:
+        return bad_request(str(error))
     calls = emulator().call_log.list(request.args.getlist("eventName"), request.args.getlist("eventSource"),
-                                     bounds["since"], bounds["until"])
+                                     bounds.get("since"), bounds.get("until"))
     return jsonify(calls=calls)

@@ -15,7 +15,6 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -69,14 +68,8 @@ class Delivery:
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until nothing is queued or being sent; False on timeout."""
-        deadline = time.monotonic() + timeout
         with self._idle:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(left)
-        return True
+            return self._idle.wait_for(lambda: not self._pending, timeout)
 
     def forget(self) -> None:
         """A reset: what is queued is not sent."""

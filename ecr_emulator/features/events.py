@@ -310,18 +310,28 @@ def install(emulator_) -> None:
         backend.events.subscribe(kind, listener)
 
 
-@admin_route("/events", methods=["GET"])
-def list_events():
-    """The events raised so far, oldest first: ``?detail-type=`` and ``?source=`` (repeatable),
-    ``?since=`` / ``?until=`` (ISO 8601 times, inclusive, compared with each event's ``time``)."""
+def time_bounds(args) -> dict[str, str]:
+    """``?since=`` / ``?until=`` of a listing as ISO 8601 ``Z`` times (ValueError saying which is bad)."""
     bounds = {}
     for name in ("since", "until"):
-        value = request.args.get(name)
+        value = args.get(name)
         if value is not None:
             try:
                 bounds[name] = iso_z(parse_time(value))
             except ValueError:
-                return bad_request(f"{name} must be an ISO 8601 time such as 2026-01-01T00:00:00Z, not {value!r}")
+                raise ValueError(f"{name} must be an ISO 8601 time such as 2026-01-01T00:00:00Z, "
+                                 f"not {value!r}") from None
+    return bounds
+
+
+@admin_route("/events", methods=["GET"])
+def list_events():
+    """The events raised so far, oldest first: ``?detail-type=`` and ``?source=`` (repeatable),
+    ``?since=`` / ``?until=`` (ISO 8601 times, inclusive, compared with each event's ``time``)."""
+    try:
+        bounds = time_bounds(request.args)
+    except ValueError as error:
+        return bad_request(str(error))
     current = emulator()
     events = current.event_log.list(request.args.getlist("detail-type"), request.args.getlist("source"), **bounds)
     delivery = getattr(current, "delivery", None)

@@ -43,14 +43,8 @@ class Tasks:
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until no submitted work is queued or running; False on timeout."""
-        deadline = time.monotonic() + timeout
         with self._idle:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._idle.wait(left)
-        return True
+            return self._idle.wait_for(lambda: not self._pending, timeout)
 
     def forget(self) -> None:
         """Drop queued work (a reset): it will not run."""
