@@ -32,7 +32,6 @@ import contextlib
 import multiprocessing as mp
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -41,7 +40,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from ecr_emulator.testing import ServerProcess  # noqa: E402
+from ecr_emulator.testing import ServerProcess, stop_process  # noqa: E402
 
 #: the interpreter of the ``baseline`` server (``--baseline``)
 BASELINE: list[str] = [""]
@@ -90,14 +89,7 @@ class MotoServer:
 
     def __exit__(self, *exc) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+        stop_process(process, STOP_TIMEOUT)
 
 
 SERVERS = {

@@ -53,7 +53,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from ecr_emulator.testing import ServerProcess, checked_client  # noqa: E402
+from ecr_emulator.testing import ServerProcess, checked_client, stop_process  # noqa: E402
 
 MIB = 1 << 20
 TMPFS = "/dev/shm" if os.path.isdir("/dev/shm") else None
@@ -166,12 +166,7 @@ class Distribution:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.peak = max(self.peak, peak_rss(self.process.pid))
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+            stop_process(self.process)
 
 
 class Emulator:

@@ -103,15 +103,13 @@ class Soak:
             return rng.choice(self.images) if self.images else None
 
     # -- operations ---------------------------------------------------------------------------
-    def push(self, rng, session, ecr) -> None:
-        repo = rng.choice(REPOS)
-        layers = [rng.choice(self.shared)] + [os.urandom(rng.randint(64, self.args.max_layer_kib) * 1024)
-                                              for _ in range(rng.randint(1, 2))]
-        config = json.dumps({"architecture": "amd64", "os": "linux", "n": rng.random()}).encode()
+    def push_image(self, session, repo: str, config: bytes, layers: list[bytes], reference: str | None,
+                   check_first: bool = True) -> str:
+        """Upload the blobs (skipping those a HEAD finds, when ``check_first``) and put the manifest
+        under ``reference`` (its own digest when None); returns the manifest's digest."""
         for blob in (config, *layers):
             digest = sha256(blob)
-            head = session.head(f"{self.url}/v2/{repo}/blobs/{digest}", timeout=TIMEOUT)
-            if head.status_code == 200:
+            if check_first and session.head(f"{self.url}/v2/{repo}/blobs/{digest}", timeout=TIMEOUT).status_code == 200:
                 continue
             response = session.post(f"{self.url}/v2/{repo}/blobs/uploads/", params={"digest": digest}, data=blob,
                                     headers={"Content-Type": "application/octet-stream"}, timeout=TIMEOUT)
@@ -123,35 +121,31 @@ class Soak:
             "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
             "layers": [{"mediaType": OCI_LAYER, "digest": sha256(b), "size": len(b)} for b in layers],
         }).encode()
+        response = session.put(f"{self.url}/v2/{repo}/manifests/{reference or sha256(manifest)}", data=manifest,
+                               headers={"Content-Type": OCI_MANIFEST}, timeout=TIMEOUT)
+        assert response.status_code == 201, (response.status_code, response.text[:200])
+        return sha256(manifest)
+
+    def push(self, rng, session, ecr) -> None:
+        repo = rng.choice(REPOS)
+        layers = [rng.choice(self.shared)] + [os.urandom(rng.randint(64, self.args.max_layer_kib) * 1024)
+                                              for _ in range(rng.randint(1, 2))]
+        config = json.dumps({"architecture": "amd64", "os": "linux", "n": rng.random()}).encode()
         with self.lock:
             self.tag_counter += 1
             tag = f"t{self.tag_counter}"
-        response = session.put(f"{self.url}/v2/{repo}/manifests/{tag}", data=manifest,
-                               headers={"Content-Type": OCI_MANIFEST}, timeout=TIMEOUT)
-        assert response.status_code == 201, (response.status_code, response.text[:200])
+        digest = self.push_image(session, repo, config, layers, tag)
         with self.lock:
-            self.images.append({"repo": repo, "digest": sha256(manifest), "tags": [tag]})
+            self.images.append({"repo": repo, "digest": digest, "tags": [tag]})
 
     def churn(self, rng, session, ecr) -> None:
-        """Push an image of one ``--churn-mib`` MiB layer, then delete it at once."""
+        """Push an image of one ``--churn-mib`` MiB layer (no HEAD first: a check would keep the
+        blob of a deleted image for the long grace), then delete it at once."""
         repo = rng.choice(REPOS)
         layer = os.urandom(self.args.churn_mib * MIB)
         config = json.dumps({"architecture": "amd64", "os": "linux", "n": rng.random()}).encode()
-        for blob in (config, layer):
-            response = session.post(f"{self.url}/v2/{repo}/blobs/uploads/", params={"digest": sha256(blob)},
-                                    data=blob, headers={"Content-Type": "application/octet-stream"}, timeout=TIMEOUT)
-            assert response.status_code == 201, (response.status_code, response.text[:200])
-            with self.lock:
-                self.bytes_pushed += len(blob)
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
-            "layers": [{"mediaType": OCI_LAYER, "digest": sha256(layer), "size": len(layer)}],
-        }).encode()
-        response = session.put(f"{self.url}/v2/{repo}/manifests/{sha256(manifest)}", data=manifest,
-                               headers={"Content-Type": OCI_MANIFEST}, timeout=TIMEOUT)
-        assert response.status_code == 201, (response.status_code, response.text[:200])
-        response = session.delete(f"{self.url}/v2/{repo}/manifests/{sha256(manifest)}", timeout=TIMEOUT)
+        digest = self.push_image(session, repo, config, [layer], None, check_first=False)
+        response = session.delete(f"{self.url}/v2/{repo}/manifests/{digest}", timeout=TIMEOUT)
         assert response.status_code == 202, (response.status_code, response.text[:200])
 
     def pull(self, rng, session, ecr) -> None:

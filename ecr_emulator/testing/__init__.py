@@ -11,7 +11,7 @@ from .._lazy import exports
 
 _EXPORTS = {
     "ContractViolation": ".contract", "check_response": ".contract", "checked_client": ".contract",
-    "ServerProcess": ".server", "mock_ecr": ".mock", "MockEcr": ".mock",
+    "ServerProcess": ".server", "stop_process": ".server", "mock_ecr": ".mock", "MockEcr": ".mock",
     "ImagePusher": ".push", "build_image": ".push", "PushError": ".push",
     "EmulatorEvents": ".observe", "EmulatorCalls": ".observe", "EmulatorFaults": ".observe",
 }

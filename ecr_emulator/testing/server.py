@@ -17,6 +17,19 @@ PUBLIC_ANNOUNCE = re.compile(r"public registry on (https?://[\w.\-\[\]:]+:\d+)")
 DOWNLOAD_ANNOUNCE = re.compile(r"blob downloads on (https?://[\w.\-\[\]:]+:\d+)")
 
 
+def stop_process(process: subprocess.Popen | None, timeout: float = 10) -> None:
+    """Stop a child process and wait for it: SIGTERM, then SIGKILL if it is still there after
+    ``timeout`` seconds (every server, registry and helper a test or benchmark starts)."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 class ServerProcess:
     """``with ServerProcess() as server: server.url`` -- a real server, always stopped."""
 
@@ -90,13 +103,7 @@ class ServerProcess:
         process, self._process = self._process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
         if self._pump is not None:
             self._pump.join(timeout=10)  # the pipe ends with the process (and its children)
 

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from ecr_emulator.testing import stop_process
 from ecr_emulator.testing.images import write_oci_layout
 
 REGISTRY = shutil.which("docker-registry")
@@ -189,13 +190,7 @@ class Distribution:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
         tokens, self.tokens = self.tokens, None
         if tokens is not None:
             tokens.stop()

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-from ecr_emulator.testing import ServerProcess
+from ecr_emulator.testing import ServerProcess, stop_process
 from tests.e2e.ecr_login_namespace import bring_up_loopback
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -178,12 +178,7 @@ def main(work: str) -> int:
         result["ok"] = False
         result["failed"] = str(error)
     finally:
-        podman.terminate()
-        try:
-            podman.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            podman.kill()
-            podman.wait(timeout=10)
+        stop_process(podman, timeout=20)
         shutil.rmtree(podman.run_dir, ignore_errors=True)
         result["server_output"] = "".join(servers[-1].output)[-2000:]
         for each in servers:

@@ -16,7 +16,7 @@ import boto3
 import pytest
 import requests
 
-from ecr_emulator.testing import EmulatorCalls, EmulatorEvents, ServerProcess, checked_client
+from ecr_emulator.testing import EmulatorCalls, EmulatorEvents, ServerProcess, checked_client, stop_process
 from ecr_emulator.testing.images import write_oci_layout
 
 from ..features.helpers import debian_image
@@ -56,12 +56,7 @@ def moto_url():
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
 
 
 def _aws(service: str, url: str):
