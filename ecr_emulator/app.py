@@ -13,22 +13,22 @@ import sys
 from flask import Flask, abort, make_response
 from werkzeug.wrappers import Request
 
-from . import token_key
-from .admin import register as register_admin
+from .addressing.ecr_public import is_public_registry_host, public_host
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .awsjson.identity import require_region
 from .awsjson.signatures import SignatureVerifier, load_credentials
 from .control import ECR, ECR_PUBLIC, RequestContext
 from .features import install as install_features
 from .gallery import register as register_gallery
-from .identity_policies import load_identities, request_facts
-from .public import is_public_registry_host, public_host
+from .identity import token_key
+from .identity.identity_policies import load_identities, request_facts
+from .identity.tokens import TokenSigner
 from .registry import downloads
 from .registry import register as register_registry
 from .registry.context import ECR_HOST
+from .runtime.admin import register as register_admin
 from .settings import Settings
 from .store import Backend
-from .tokens import TokenSigner
 
 
 class Emulator:
@@ -85,7 +85,7 @@ class Emulator:
 
     def public_host(self, environ, request_host: str) -> str:
         """The public registry's ``host:port`` for a client that reached us at ``request_host``."""
-        return public_host(self.settings, request_host, self.public_ports, bool(environ.get("ecr_emulator.public")))
+        return public_host(self.settings, request_host, self.public_ports, bool(environ.get("ecr_emulator.addressing.ecr_public")))
 
     def _flask_app(self) -> Flask:
         app = Flask("ecr_emulator")
@@ -185,7 +185,7 @@ class Emulator:
         if self.download_ports and environ.get("SERVER_PORT") in self.download_ports:
             return downloads.serve(self, Request(environ))(environ, start_response)
         if self.is_public(environ):
-            environ["ecr_emulator.public"] = True
+            environ["ecr_emulator.addressing.ecr_public"] = True
         return self._wsgi(environ, start_response)
 
     def _dispatch(self, environ, start_response):
@@ -204,7 +204,7 @@ def _image_type(data: bytes) -> str:
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> Emulator:
-    """The emulator as served: its tokens' key kept across restarts (token_key.py; raises
-    :class:`~ecr_emulator.token_key.TokenKeyError` when the key file cannot be used)."""
+    """The emulator as served: its tokens' key kept across restarts (identity/token_key.py; raises
+    :class:`~ecr_emulator.identity.token_key.TokenKeyError` when the key file cannot be used)."""
     settings = settings or Settings.from_env()
     return Emulator(settings, backend, token_key=token_key.load(settings))

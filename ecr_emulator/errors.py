@@ -1,13 +1,13 @@
 """Every ECR / ECR Public error, declared once, named exactly like the botocore error shapes.
 
 The store raises them, the control plane renders them as AWS JSON errors, and the registry
-translates them into OCI error codes (``registry/errors.py``). Messages follow what real ECR
+translates them into OCI error codes (``registry/oci_errors.py``). Messages follow what real ECR
 says (``../shared/ECR_REFERENCE.md`` §1.2).
 """
 
 from __future__ import annotations
 
-from .awsjson.errors import (
+from .awsjson.aws_error import (
     AccessDeniedException,
     AwsError,
     InvalidParameterException,

@@ -1,6 +1,6 @@
 """One Settings object for the whole process, from defaults, environment and CLI flags.
 
-Every setting is a field below with its help text in ``metadata``; the CLI (``cli.py``) builds
+Every setting is a field below with its help text in ``metadata``; the CLI (``runtime/cli.py``) builds
 its flags from these fields, and each has an ``ECR_EMULATOR_<NAME>`` environment variable. A
 CLI flag wins over the variable. Adding a setting = adding a field here (plus its README row;
 ``tests/unit/test_settings.py`` checks every field is in the README's table).
@@ -15,9 +15,9 @@ import os
 import re
 from dataclasses import MISSING, dataclass, field, fields
 
+from .addressing.ecr_public import parse_aliases
+from .addressing.partitions import known_regions
 from .awsjson.identity import is_region
-from .partitions import known_regions
-from .public import parse_aliases
 
 URI_STYLES = ("local", "aws")
 #: a DNS name or an IP address (``--allowed-host``)
@@ -251,7 +251,7 @@ class Settings:
         32 << 20, "largest control-plane request body in bytes (larger: 413 ValidationException, unread)",
         cli=False, above=0)
 
-    # -- what tests observe: events, the call log (features/events.py, calls.py, delivery.py) --
+    # -- what tests observe: events, the call log (features/eventbridge.py, calls.py, delivery.py) --
     eventbridge_endpoint: str = setting(
         "", "send ECR's EventBridge events with PutEvents to this EventBridge-compatible endpoint (e.g. "
             "moto_server or LocalStack: http://127.0.0.1:4566), on the default bus of each event's account "
@@ -342,7 +342,7 @@ class Settings:
         if not self.credentials_file:
             raise SettingError(f"{describe('identity_policies')} needs {describe('credentials_file')}: only "
                                "signed callers have a principal whose policies can be evaluated")
-        from .identity_policies import IdentityPolicies
+        from .identity.identity_policies import IdentityPolicies
 
         try:
             IdentityPolicies.load(self.identity_policies)

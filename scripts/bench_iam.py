@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecr_emulator.iam import AccessRequest, Principal, context_keys, require_identity  # noqa: E402
+from ecr_emulator.identity.iam import AccessRequest, Principal, context_keys, require_identity  # noqa: E402
 from ecr_emulator.testing import ServerProcess  # noqa: E402
 
 ACCOUNT = "111122223333"

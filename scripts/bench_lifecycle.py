@@ -16,7 +16,7 @@ import json
 import time
 from datetime import timedelta
 
-from ecr_emulator.features.lifecycle import apply
+from ecr_emulator.features.lifecycle_runs import apply
 from ecr_emulator.lifecycle.plan import plan
 from ecr_emulator.lifecycle.policy import parse
 from ecr_emulator.store import Backend

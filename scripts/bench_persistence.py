@@ -20,8 +20,8 @@ from ecr_emulator.app import create_app  # noqa: E402
 from ecr_emulator.features.persistence import saver_of  # noqa: E402
 from ecr_emulator.settings import Settings  # noqa: E402
 from ecr_emulator.store import repositories, tarball  # noqa: E402
-from ecr_emulator.store.images import complete_upload  # noqa: E402
-from ecr_emulator.testing.images import make_image  # noqa: E402
+from ecr_emulator.store.image_door import complete_upload  # noqa: E402
+from ecr_emulator.testing.synthetic import make_image  # noqa: E402
 
 
 def seed(app, images: int, repos: int) -> None:

@@ -29,7 +29,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from ecr_emulator.store.manifests import OCI_MANIFEST  # noqa: E402
 from ecr_emulator.testing import ServerProcess, checked_client  # noqa: E402
-from ecr_emulator.testing.images import OCI_CONFIG, OCI_LAYER, Image, digest_of, make_layer, write_oci_layout  # noqa: E402
+from ecr_emulator.testing.synthetic import (
+    OCI_CONFIG,
+    OCI_LAYER,
+    Image,
+    digest_of,
+    make_layer,
+    write_oci_layout,
+)  # noqa: E402
 
 
 def _random_image(size: int) -> Image:

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_control import process_tree_cpu  # noqa: E402
 
 from ecr_emulator.testing import ServerProcess, checked_client  # noqa: E402
-from ecr_emulator.testing.images import make_image  # noqa: E402
+from ecr_emulator.testing.synthetic import make_image  # noqa: E402
 from tests.registry.client import Registry, authorization_token  # noqa: E402
 
 SOURCE, OTHER = "123456789012", "210987654321"

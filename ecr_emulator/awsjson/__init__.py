@@ -6,7 +6,7 @@ registered with :func:`operation`, shapes the result by the output shape and ren
 errors as ``{"__type", "message"}``.
 """
 
-from .errors import AwsError
+from .aws_error import AwsError
 from .identity import Caller, caller_from_headers
 from .operations import OperationRegistry
 from .protocol import AwsJsonProtocol

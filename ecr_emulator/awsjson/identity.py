@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..partitions import root_arn
-from .errors import InvalidSignatureException
+from ..addressing.partitions import root_arn
+from .aws_error import InvalidSignatureException
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")

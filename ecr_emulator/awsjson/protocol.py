@@ -21,7 +21,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from .errors import (
+from .aws_error import (
     AwsError,
     InternalFailure,
     NotImplementedOperationException,

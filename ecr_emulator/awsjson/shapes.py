@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from .errors import InvalidParameterException, SerializationException
+from .aws_error import InvalidParameterException, SerializationException
 
 
 def _constraint(path: str, rule: str) -> InvalidParameterException:

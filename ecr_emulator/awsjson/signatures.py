@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-from .errors import (
+from .aws_error import (
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,

@@ -7,14 +7,13 @@ Importing this package registers every implemented operation on :data:`ECR` and
 from . import (  # noqa: F401  (registers)
     account_settings,
     auth,
+    ecr_public,
     images,
     layers,
-    lifecycle,
+    lifecycle_policies,
     policies,
-    public,
     pull_through,
     pull_times,
-    registry,
     replication,
     repositories,
     scanning,
@@ -23,7 +22,7 @@ from . import (  # noqa: F401  (registers)
     tagging,
     templates,
 )
-from ._registry import ECR, ECR_PUBLIC
 from .context import RequestContext
+from .tables import ECR, ECR_PUBLIC
 
 __all__ = ["ECR", "ECR_PUBLIC", "RequestContext"]

@@ -4,7 +4,7 @@ defaults as the installed model documents them)."""
 from __future__ import annotations
 
 from ..store import account_settings
-from ._registry import ecr
+from .tables import ecr
 from .validation import invalid
 
 

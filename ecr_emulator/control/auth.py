@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ..tokens import TokenClaims
-from ._registry import ecr, ecr_public
+from ..identity.tokens import TokenClaims
+from .tables import ecr, ecr_public
 
 
 def _token(ctx, registry: str):

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .. import iam
 from ..awsjson import load_service
+from ..identity import iam
 from .tagging import REPOSITORY_ARN
 
 #: input members that name the repository an operation acts on

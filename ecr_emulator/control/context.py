@@ -12,15 +12,16 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .. import iam, secrets
+from ..addressing.ecr_public import primary_alias
+from ..addressing.partitions import ecr_host
 from ..awsjson import Caller
 from ..errors import RepositoryNotFoundException
-from ..identity_policies import IdentityPolicies
-from ..partitions import ecr_host
-from ..public import primary_alias
+from ..identity import iam
+from ..identity.identity_policies import IdentityPolicies
+from ..identity.tokens import TokenSigner
+from ..identity.upstream_credentials import Credentials, lookup
 from ..settings import Settings
 from ..store import PRIVATE, PUBLIC, Backend, RegistryState, Repository
-from ..tokens import TokenSigner
 
 
 @dataclass
@@ -122,8 +123,8 @@ class RequestContext:
         finally:
             self.backend.lock.acquire()
 
-    def upstream_credentials(self, arn: str) -> secrets.Credentials:
-        return secrets.lookup(self.settings.upstream_credentials, arn)
+    def upstream_credentials(self, arn: str) -> Credentials:
+        return lookup(self.settings.upstream_credentials, arn)
 
     # -- addresses -------------------------------------------------------------------
     @property

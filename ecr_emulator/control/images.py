@@ -1,7 +1,7 @@
 """Images: PutImage, BatchGetImage, DescribeImages, ListImages, BatchDeleteImage,
-ListImageReferrers, and ECR Public's DescribeImageTags, all over ``store.images``.
+ListImageReferrers, and ECR Public's DescribeImageTags, all over ``store.image_door``.
 
-A ``PutImage`` ends in :func:`store.images.put_image`, the same call the registry's manifest
+A ``PutImage`` ends in :func:`store.image_door.put_image`, the same call the registry's manifest
 PUT makes, so tag immutability, digests and sizes agree whichever door an image came through.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from ..addressing.ecr_public import account_of, is_alias
 from ..awsjson import load_service
 from ..errors import (
     ImageNotFoundException,
@@ -19,12 +20,11 @@ from ..errors import (
     UnableToGetUpstreamImageException,
 )
 from ..features.scanning.shapes import image_scan_fields
-from ..public import account_of, is_alias
 from ..store import PUBLIC, Image, Repository, archive, listing
-from ..store import images as store
+from ..store import image_door as store
 from ..store.pull_through import UpstreamError, import_actions, rule_for
-from ._registry import both, ecr, ecr_public
 from .pagination import paginate
+from .tables import both, ecr, ecr_public
 from .validation import invalid
 
 #: what ECR accepts as an image digest in an ImageIdentifier (its failure reason quotes it)

@@ -1,14 +1,13 @@
 """The layer API: what ``docker push``/``pull`` map to when they go through ECR's API
 (BatchCheckLayerAvailability, Initiate/UploadLayerPart/CompleteLayerUpload,
 GetDownloadUrlForLayer). Uploads share ``Backend.uploads`` and end in
-:func:`store.images.complete_upload`, like the registry's blob uploads.
+:func:`store.image_door.complete_upload`, like the registry's blob uploads.
 """
 
 from __future__ import annotations
 
 import re
 
-from .. import presigned
 from ..errors import (
     EmptyUploadException,
     InvalidLayerException,
@@ -21,12 +20,13 @@ from ..errors import (
     UnableToGetUpstreamLayerException,
     UploadNotFoundException,
 )
+from ..identity import presigned
+from ..identity.tokens import DownloadClaims
 from ..store import PRIVATE, PUBLIC, DigestMismatch, Repository, StorageFull, archive
-from ..store import images as store
+from ..store import image_door as store
 from ..store.pull_through import UpstreamError
-from ..tokens import DownloadClaims
-from ._registry import both, ecr
 from .images import repository
+from .tables import both, ecr
 from .validation import invalid
 
 MIB = 1024 * 1024
@@ -170,7 +170,7 @@ def _pull_through(ctx, repo: Repository, digest: str) -> None:
 
 @ecr("GetDownloadUrlForLayer")
 def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=None):
-    """A pre-signed URL (S3's form, valid one hour, on the download listener: ``presigned.py``)
+    """A pre-signed URL (S3's form, valid one hour, on the download listener: ``identity/presigned.py``)
     for a layer of an image.
 
     A digest the repository does not link is ``LayersNotFoundException``; a blob it links

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..errors import RegistryPolicyNotFoundException, RepositoryPolicyNotFoundException
-from ._registry import both, ecr
 from .policy_documents import validate_policy
+from .tables import both, ecr
 
 
 def _repository_policy(repo) -> dict:

@@ -20,8 +20,8 @@ from ..errors import (
 )
 from ..store.pull_through import PullThroughRule
 from ..store.templates import ROOT, normalize_prefix
-from ._registry import ecr
 from .pagination import paginate
+from .tables import ecr
 from .templates import check_role
 from .validation import invalid
 

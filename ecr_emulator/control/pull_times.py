@@ -7,8 +7,8 @@ Pulls (BatchGetImage, a manifest GET) by an excluded principal do not move the i
 from __future__ import annotations
 
 from ..errors import ExclusionAlreadyExistsException, ExclusionNotFoundException, LimitExceededException
-from ._registry import ecr
 from .pagination import paginate
+from .tables import ecr
 
 MAX_EXCLUSIONS = 100
 

@@ -1,4 +1,4 @@
-"""Replication: PutReplicationConfiguration (shown by DescribeRegistry),
+"""Replication: DescribeRegistry (the registry and its replication rules), PutReplicationConfiguration,
 DescribeImageReplicationStatus, and replication backfills.
 
 The copying itself is the replication feature (``features/replication.py``); this module
@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from ..addressing.partitions import partition_of
 from ..errors import (
     ImageNotFoundException,
     InvalidParameterException,
@@ -19,12 +20,11 @@ from ..errors import (
     ReplicationBackfillNotFoundException,
 )
 from ..features.replication import start_backfill
-from ..partitions import partition_of
 from ..store import backfills as bf
 from ..store.replication import configured
-from ._registry import ecr
 from .images import image_id_failure, resolve
 from .pagination import paginate
+from .tables import ecr
 from .validation import invalid
 
 MAX_RULES = 10
@@ -32,6 +32,12 @@ MAX_DESTINATIONS = 25
 MAX_RUNNING_BACKFILLS = 10
 #: ended backfills are listed for 90 days
 BACKFILL_RETENTION = timedelta(days=90)
+
+
+@ecr("DescribeRegistry")
+def describe_registry(ctx):
+    state = ctx.registry(None, "DescribeRegistry")
+    return {"registryId": state.account, "replicationConfiguration": {"rules": state.replication_rules}}
 
 
 @ecr("PutReplicationConfiguration")

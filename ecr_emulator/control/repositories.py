@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..errors import RepositoryNotEmptyException
 from ..store import PUBLIC, Repository
 from ..store.repositories import encryption_with_key, new_repository
-from ._registry import both, ecr
 from .pagination import paginate
+from .tables import both, ecr
 from .validation import check_mutability, invalid, merge_tags
 
 

@@ -22,9 +22,9 @@ from ..errors import (
 from ..features.scanning.shapes import basic_finding, enhanced_finding, ordered, scan_status, severity_counts
 from ..store import archive, scans
 from ..store.events import ScanningConfigured
-from ._registry import ecr
 from .images import image_id_failure, resolve
 from .pagination import paginate
+from .tables import ecr
 from .validation import invalid
 
 #: one BASIC scan per image per 24 hours, the on-push scan included

@@ -1,13 +1,13 @@
 """Managed signing: Put/Get/DeleteSigningConfiguration and DescribeImageSigningStatus.
 
-The signing itself is the signing feature (``features/signing.py``).
+The signing itself is the signing feature (``features/signing/``).
 """
 
 from __future__ import annotations
 
 from ..errors import ImageNotFoundException, InvalidParameterException, SigningConfigurationNotFoundException
-from ._registry import ecr
 from .images import image_id_failure, resolve
+from .tables import ecr
 
 
 def _configuration(rules: list[dict]) -> dict:

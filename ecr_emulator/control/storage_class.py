@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ..errors import ImageNotFoundException, ImageStorageClassUpdateNotSupportedException, InvalidParameterException
+from ..errors import (
+    ImageNotFoundException,
+    ImageStorageClassUpdateNotSupportedException,
+    InvalidParameterException,
+)
 from ..store import archive
 from ..store.events import StorageClassChanged
-from ._registry import ecr
 from .images import image_id_failure, resolve
+from .tables import ecr
 
 
 @ecr("UpdateImageStorageClass")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import RepositoryNotFoundException
-from ._registry import both
+from .tables import both
 from .validation import invalid, merge_tags, tag_list
 
 #: a repository ARN of each service: (region, account, name)

@@ -12,9 +12,9 @@ import re
 
 from ..errors import LimitExceededException, TemplateAlreadyExistsException, TemplateNotFoundException
 from ..store.templates import CreationTemplate, normalize_prefix
-from ._registry import ecr
 from .pagination import paginate
 from .policy_documents import validate_policy
+from .tables import ecr
 from .validation import check_mutability, invalid, merge_tags, tag_list
 
 #: ECR's quota of repository creation templates per registry

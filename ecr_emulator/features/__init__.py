@@ -13,9 +13,9 @@ from . import (
     calls,
     collector,
     delivery,
-    events,
+    eventbridge,
     faults,
-    lifecycle,
+    lifecycle_runs,
     persistence,
     pull_through,
     replication,
@@ -26,8 +26,8 @@ from . import (
 #: ``install(emulator)`` of every feature, in order (the event log first: the call log and the
 #: EventBridge delivery feed on it; persistence last: it restores the saved state once the
 #: others are subscribed)
-INSTALLERS: list = [events.install, calls.install, delivery.install, faults.install, pull_through.install,
-                    scanning.install, replication.install, signing.install, lifecycle.install, collector.install,
+INSTALLERS: list = [eventbridge.install, calls.install, delivery.install, faults.install, pull_through.install,
+                    scanning.install, replication.install, signing.install, lifecycle_runs.install, collector.install,
                     persistence.install]
 
 

@@ -33,11 +33,11 @@ from typing import Any
 
 from flask import jsonify, request
 
-from ..admin import admin_route, bad_request, emulator
 from ..awsjson.identity import principal_arn
 from ..awsjson.services import load_service
+from ..runtime.admin import admin_route, bad_request, emulator
 from ..store.events import StateReset
-from .events import API_CALL, ECR, LazyEvent, envelope, iso_z, time_bounds
+from .eventbridge import API_CALL, ECR, LazyEvent, envelope, iso_z, time_bounds
 
 EVENT_VERSION = "1.08"
 #: requestParameters / responseElements larger than this (as JSON) are recorded as null, as
@@ -192,7 +192,7 @@ class CallLog:
         if not action:
             return
         event_name = action.split(":", 1)[1]
-        public = bool(request.environ.get("ecr_emulator.public"))
+        public = bool(request.environ.get("ecr_emulator.addressing.ecr_public"))
         if ctx is not None:
             account, region, arn = ctx.account, ctx.region, _registry_principal(ctx)
         else:

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from flask import jsonify
 
-from ..admin import admin_route, emulator
+from ..runtime.admin import admin_route, emulator
 from ..store import ImageDeleted
 from ..store.gc import Graces, collect, restart_grace
 

@@ -19,7 +19,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from ..store.events import StateReset
-from .events import render
+from .eventbridge import render
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ from dataclasses import asdict, dataclass
 
 from flask import jsonify
 
-from ..admin import admin_route, bad_request, emulator, json_body
-from ..awsjson.errors import AwsError
+from ..awsjson.aws_error import AwsError
 from ..awsjson.services import load_service
+from ..runtime.admin import admin_route, bad_request, emulator, json_body
 from ..store.events import StateReset
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def _is_admin(path: str) -> bool:
 
 
 def _registry_error(rule: Rule):
-    from ..registry.errors import ERRORS, RegistryError, render
+    from ..registry.oci_errors import ERRORS, RegistryError, render
 
     code = OCI_CODES.get(rule.status, "UNKNOWN")
     response = render(RegistryError(code, rule.message or f"{ERRORS[code][1]} (injected fault {rule.id})"))
@@ -257,7 +257,7 @@ def _registry_error(rule: Rule):
 def _observe(emulator_, environ, response) -> None:
     from werkzeug.wrappers import Request
 
-    from ..registry.errors import RegistryError
+    from ..registry.oci_errors import RegistryError
     from ..registry.routes import match
 
     request = Request(environ)

@@ -21,12 +21,12 @@ import weakref
 
 from flask import Response, request
 
-from ..admin import admin_route, bad_request, emulator
+from ..identity.tokens import TokenSigner
+from ..runtime.admin import admin_route, bad_request, emulator
 from ..store import schema, snapshot, tarball
 from ..store.blobs import StorageFull
 from ..store.codec import CodecError
 from ..store.statedir import StateDir, StateDirError, open_blob
-from ..tokens import TokenSigner
 
 log = logging.getLogger(__name__)
 

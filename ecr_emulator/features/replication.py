@@ -30,11 +30,11 @@ from __future__ import annotations
 import logging
 
 from ..errors import AwsError, ImageAlreadyExistsException
-from ..iam import AccessRequest, Principal, authorized
+from ..identity.iam import AccessRequest, Principal, authorized
 from ..store import PRIVATE, ImageDeleted, ImagePushed, TagRemoved
 from ..store import backfills as bf
 from ..store.events import ImageReplicated
-from ..store.images import link_blob, parents_of, referrers_of
+from ..store.image_door import link_blob, parents_of, referrers_of
 from ..store.model import Image, RegistryState, Repository, repository_arn
 from ..store.replication import COMPLETE, FAILED, IN_PROGRESS, destinations_for, rule_matches, set_status
 from ..store.repositories import REPLICATION, create_for_ecr

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, url_for
 
-from ..public import account_of
+from ..addressing.ecr_public import account_of
 from . import catalog, wording
 from .markdown import render
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..public import is_verified, primary_alias
+from ..addressing.ecr_public import is_verified, primary_alias
 from ..store import PRIVATE, PUBLIC, Image, Repository
 
 #: the badges (and search filters) of the ECR Public Gallery; other values are stored, not shown
@@ -44,7 +44,7 @@ class PublicRepo:
     created_at: datetime
     last_pushed_at: datetime | None
     tags: list[TagRow] = field(default_factory=list)
-    #: image pulls from the public registry (``store.images.record_download``)
+    #: image pulls from the public registry (``store.image_door.record_download``)
     downloads: int = 0
 
     @property

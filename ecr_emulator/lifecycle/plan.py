@@ -1,5 +1,5 @@
 """What a lifecycle policy does to a repository now: the one computation behind both the
-preview (GetLifecyclePolicyPreview) and a run (``features/lifecycle.py``), so they agree.
+preview (GetLifecyclePolicyPreview) and a run (``features/lifecycle_runs.py``), so they agree.
 
 ECR's evaluation rules, as its user guide states them:
 

@@ -2,7 +2,7 @@
 
 :func:`register` adds it to the emulator's Flask app: ``/v2/...`` (the route table in
 ``routes.py``), ``/ecr-emulator-layers/...`` (pre-signed layer downloads, ``downloads.py``) and, on the ECR
-Public listener, ``/token`` (Bearer tokens, ``public.py``). Views go
+Public listener, ``/token`` (Bearer tokens, ``public_listener.py``). Views go
 through ``store/`` only; errors are the OCI table in ``errors.py``.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.routing import PathConverter
 
-from .. import presigned
+from ..identity import presigned
 from . import downloads
-from .errors import ERRORS, RegistryError
+from .oci_errors import ERRORS, RegistryError
 from .routes import ROUTES, dispatch, guarded
 
 __all__ = ["ERRORS", "ROUTES", "RegistryError", "register"]
@@ -30,7 +30,7 @@ class _AnyPath(PathConverter):
 
 def register(app: Flask, emulator) -> None:
     """Serve the registry from ``app`` for ``emulator`` (its backend, settings and tokens)."""
-    from .public import issue_token
+    from .public_listener import issue_token
 
     def registry(path: str = ""):
         return dispatch(emulator, request._get_current_object())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..store.images import linked_blob, touch_blob, unlink_blob
-from ..tokens import DownloadClaims
+from ..identity.tokens import DownloadClaims
+from ..store.image_door import linked_blob, touch_blob, unlink_blob
 from . import downloads, http
-from .errors import RegistryError
+from .oci_errors import RegistryError
 
 
 def _linked(ctx, name: str, value: str, *, touch: bool = False):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 
-from .errors import RegistryError
+from .oci_errors import RegistryError
 
 #: largest piece read per call when the body length is unknown
 READ_SLICE = 4 << 20

@@ -19,16 +19,16 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request
 
-from .. import iam
-from ..awsjson.errors import AccessDeniedException
+from ..addressing.partitions import root_arn
+from ..awsjson.aws_error import AccessDeniedException
 from ..errors import RepositoryNotFoundException
-from ..identity_policies import request_facts
-from ..partitions import root_arn
+from ..identity import iam
+from ..identity.identity_policies import request_facts
+from ..identity.tokens import InvalidToken, TokenClaims
 from ..store import PRIVATE, Backend, RegistryState, Repository
 from ..store.pull_through import UpstreamError, import_actions
 from ..store.repositories import create_on_push
-from ..tokens import InvalidToken, TokenClaims
-from .errors import RegistryError, from_upstream
+from .oci_errors import RegistryError, from_upstream
 
 ECR_HOST = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?(?::[0-9]+)?$"

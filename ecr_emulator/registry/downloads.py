@@ -6,7 +6,7 @@ third port of this process (``--download-port``, default ``--port`` + 2), so it 
 than the registry: a client must follow the redirect *without* the registry's ``Authorization``
 header, as it must with S3, and one that sends it is refused the way S3 refuses it.
 
-The URL has S3's query-string authentication form (``presigned.py`` builds it); this module
+The URL has S3's query-string authentication form (``identity/presigned.py`` builds it); this module
 answers it on the download listener, refusals in S3's XML error form.
 
 Without a download listener (the in-process ``mock_ecr`` without ``registry=True``), nothing can
@@ -23,11 +23,11 @@ from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Request, Response
 
-from .. import presigned
-from ..store.images import linked_blob
-from ..tokens import DownloadClaims
+from ..identity import presigned
+from ..identity.tokens import DownloadClaims
+from ..store.image_door import linked_blob
 from . import http
-from .errors import RegistryError
+from .oci_errors import RegistryError
 
 
 def redirect(emulator, request: Request, claims: DownloadClaims) -> Response | None:

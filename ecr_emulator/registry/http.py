@@ -10,7 +10,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from ..store.digests import is_digest, is_sha256
-from .errors import API_VERSION_HEADER, RegistryError
+from .oci_errors import API_VERSION_HEADER, RegistryError
 
 #: OCI tag grammar (ECR allows tags of up to 300 characters)
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$")

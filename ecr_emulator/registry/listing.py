@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..store.archive import is_pullable
-from ..store.images import referrers_of
+from ..store.image_door import referrers_of
 from ..store.manifests import OCI_INDEX
 from . import http
 

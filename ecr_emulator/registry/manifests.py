@@ -12,11 +12,11 @@ from ..errors import ImageAlreadyExistsException
 from ..store import PUBLIC
 from ..store.archive import is_pullable, status
 from ..store.digests import sha256_digest
-from ..store.images import parents_of, record_download, record_pull
+from ..store.image_door import parents_of, record_download, record_pull
 from ..store.manifests import MAX_MANIFEST_BYTES
 from . import http
 from .bodies import BodyError, RequestBody
-from .errors import RegistryError
+from .oci_errors import RegistryError
 
 #: Content-Types that say nothing about the manifest: its own ``mediaType`` decides
 _GENERIC_TYPES = {"", "application/json", "application/octet-stream", "text/plain",

@@ -16,8 +16,8 @@ from werkzeug.wrappers import Request, Response
 
 from . import blobs, listing, manifests, uploads
 from .context import authorize
-from .errors import RegistryError, from_exception, render
-from .public import authorize_public
+from .oci_errors import RegistryError, from_exception, render
+from .public_listener import authorize_public
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def guarded(call: Callable[[], Response]) -> Response:
 
 
 def dispatch(emulator, request: Request) -> Response:
-    """Match, authorize (Basic on the private listener, Bearer on the public one: ``public.py``),
+    """Match, authorize (Basic on the private listener, Bearer on the public one: ``public_listener.py``),
     view; then tell the emulator's registry observers (the call log) what was asked and answered."""
     seen: dict = {}
 
@@ -157,7 +157,7 @@ def dispatch(emulator, request: Request) -> Response:
         if view is None:
             raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on {route.name} endpoints",
                                 headers={"Allow": route.allow})
-        if request.environ.get("ecr_emulator.public"):
+        if request.environ.get("ecr_emulator.addressing.ecr_public"):
             ctx = authorize_public(emulator, request, route.name, params)
             ctx.action = PUBLIC_ACTIONS.get((route.name, request.method), "")
         else:

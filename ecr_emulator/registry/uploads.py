@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 
 from ..store import PRIVATE, DigestMismatch, IncompleteBody, OutOfOrderChunk, account_settings
-from ..store.images import complete_upload, link_blob, linked_blob
+from ..store.image_door import complete_upload, link_blob, linked_blob
 from . import http
 from .bodies import BodyError, RequestBody
 from .context import REPOSITORY_NAME
-from .errors import RegistryError
+from .oci_errors import RegistryError
 
 _CONTENT_RANGE = re.compile(r"^\s*(?:bytes[ =])?\s*(\d+)\s*-\s*(\d+)\s*(?:/\s*(?:\d+|\*))?\s*$", re.I)
 

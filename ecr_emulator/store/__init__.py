@@ -2,7 +2,15 @@
 call into this package, so a ``PutImage`` and a ``docker push`` end in the same code."""
 
 from .backend import PUBLIC_REGION, Backend
-from .blobs import Blob, BlobStore, DigestMismatch, IncompleteBody, OutOfOrderChunk, StorageFull, UploadSession
+from .blobs import (
+    Blob,
+    BlobStore,
+    DigestMismatch,
+    IncompleteBody,
+    OutOfOrderChunk,
+    StorageFull,
+    UploadSession,
+)
 from .clock import Clock
 from .events import ImageDeleted, ImagePushed, TagRemoved
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import gc, images
+from . import gc, image_door
 from .blobs import BlobStore, UploadSessions
 from .clock import Clock
 from .events import Events, ImageDeleted, ImagePushed, StateReset, TagRemoved
@@ -31,7 +31,7 @@ PUBLIC_REGION = "us-east-1"
 class Backend:
     def __init__(self, clock: Clock | None = None, *, lenient_manifests: bool = False) -> None:
         self.clock = clock or Clock()
-        #: ``--lenient-manifests``: images may name blobs never uploaded (:func:`images.put_image`)
+        #: ``--lenient-manifests``: images may name blobs never uploaded (:func:`image_door.put_image`)
         self.lenient_manifests = lenient_manifests
         self.lock = CountingLock()
         self.blobs = BlobStore()
@@ -45,21 +45,21 @@ class Backend:
     # -- the one door for images (call with ``lock`` held) ----------------------------------
     def put_image(self, repo: Repository, manifest: bytes, *, door: str, media_type: str | None = None,
                   tag: str | None = None, digest: str | None = None, now: datetime | None = None) -> Image:
-        """Store ``manifest`` in ``repo`` with ECR's rules (:func:`images.put_image`) and tell
+        """Store ``manifest`` in ``repo`` with ECR's rules (:func:`image_door.put_image`) and tell
         the features. ``door``: ``registry``, ``api``, ``replication`` or ``pull-through``."""
-        new = images.digest_is_new(repo, manifest)
-        image = images.put_image(repo, self.blobs, manifest, media_type=media_type, tag=tag, digest=digest,
+        new = image_door.digest_is_new(repo, manifest)
+        image = image_door.put_image(repo, self.blobs, manifest, media_type=media_type, tag=tag, digest=digest,
                                  now=now or self.clock.now(), lenient=self.lenient_manifests)
         self.events.emit(ImagePushed(repo, image, tag, new, door))
         return image
 
     def delete_image(self, repo: Repository, digest: str, *, door: str = "") -> Image:
-        image = images.delete_image(repo, digest)
+        image = image_door.delete_image(repo, digest)
         self.events.emit(ImageDeleted(repo, image, door))
         return image
 
     def remove_tag(self, repo: Repository, tag: str, *, door: str = "") -> Image:
-        image = images.remove_tag(repo, tag)
+        image = image_door.remove_tag(repo, tag)
         if image.digest not in repo.images:
             self.events.emit(ImageDeleted(repo, image, door))
         else:

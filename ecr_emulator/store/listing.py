@@ -8,7 +8,7 @@ its offset, so for those the listing is indexed once -- the kept images and the 
 of their entries, where a bisection finds the offset -- and reused while it is valid:
 
 - the repository's images, tags and storage classes have not changed
-  (``Repository.images_changes``, bumped by ``store/images.py`` and ``store/archive.py``; the
+  (``Repository.images_changes``, bumped by ``store/image_door.py`` and ``store/archive.py``; the
   image count is compared too);
 - the clock has not passed a restore's completion (ACTIVATING turns ACTIVE then, which changes
   what the ``imageStatus`` filter keeps).

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated
 
-from ..partitions import arn
+from ..addressing.partitions import arn
 from .backfills import ReplicationBackfill
 from .scans import CannedScan, ImageScan, ScanningConfiguration
 from .wireshape import WireShape
@@ -105,9 +105,9 @@ class Repository:
     lifecycle_preview: LifecyclePreview | None = None
     #: pull-through cache: when each tag was last checked against the upstream
     upstream_checked_at: dict[str, datetime] = field(default_factory=dict)
-    #: ECR Public: the downloads the gallery shows (``store.images.record_download`` says what counts)
+    #: ECR Public: the downloads the gallery shows (``store.image_door.record_download`` says what counts)
     download_count: int = 0
-    #: bumped by every change to ``images``, their tags or storage class (``store/images.py``,
+    #: bumped by every change to ``images``, their tags or storage class (``store/image_door.py``,
     #: ``store/archive.py``): the paging index (``store/listing.py``) is rebuilt when it moves
     images_changes: int = field(default=0, compare=False, repr=False)
 

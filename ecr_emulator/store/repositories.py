@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from ..addressing.partitions import arn
 from ..errors import RepositoryAlreadyExistsException
-from ..partitions import arn
 from .model import RegistryState, Repository
 from .templates import CreationTemplate, template_for
 

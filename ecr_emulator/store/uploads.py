@@ -23,7 +23,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .blobfiles import PIECE, DigestMismatch, IncompleteBody, Staged, StorageFull, copy_into, is_full, write_stream
+from .blobfiles import (
+    PIECE,
+    DigestMismatch,
+    IncompleteBody,
+    Staged,
+    StorageFull,
+    copy_into,
+    is_full,
+    write_stream,
+)
 
 log = logging.getLogger(__name__)
 

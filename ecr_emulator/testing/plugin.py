@@ -275,7 +275,7 @@ def ecr_emulator_push_image(ecr_emulator_url, ecr_emulator_ecr, ecr_emulator_opt
 
         ecr_emulator_ecr.create_repository(repositoryName="app")
         image = ecr_emulator_push_image("app", "v1", files={"hello.txt": b"hi"})
-        # or layers=[b"<tar.gz bytes>", {"path": b"content"}], or image=<testing.images.Image>
+        # or layers=[b"<tar.gz bytes>", {"path": b"content"}], or image=<testing.synthetic.Image>
     """
     from .push import ImagePusher
 

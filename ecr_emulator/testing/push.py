@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 
-from .images import OCI_CONFIG, OCI_LAYER, Image, digest_of, make_layer
+from .synthetic import OCI_CONFIG, OCI_LAYER, Image, digest_of, make_layer
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
@@ -75,7 +75,7 @@ class ImagePusher:
                  labels: Mapping[str, str] | None = None) -> Image:
         """Push ``image`` (or one built by :func:`build_image` from ``files`` / ``layers``) to
         ``repository`` (which must exist, as on ECR) as ``tag`` (None: by digest only).
-        Returns the :class:`~ecr_emulator.testing.images.Image`; ``.digest`` is its digest."""
+        Returns the :class:`~ecr_emulator.testing.synthetic.Image`; ``.digest`` is its digest."""
         image = image or build_image(files=files, layers=layers, seed=f"{repository}:{tag}", labels=labels)
         token = self._authorization()
         headers = {"Authorization": f"Basic {token}"} if token else {}

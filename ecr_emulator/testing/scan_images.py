@@ -1,7 +1,7 @@
 """Synthetic images for scanner tests and benchmarks: layers with an OS release file, a dpkg
 status or apk installed database, Python and npm packages; plain, gzip or zstd; whiteouts.
 
-``image_of(layers)`` builds a pushable :class:`~ecr_emulator.testing.images.Image`.
+``image_of(layers)`` builds a pushable :class:`~ecr_emulator.testing.synthetic.Image`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import tarfile
 
 import zstandard
 
-from .images import DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, OCI_MANIFEST, Image, digest_of
+from .synthetic import DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, OCI_MANIFEST, Image, digest_of
 
 LAYER_TYPES = {
     "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",

@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from ecr_emulator.testing.images import digest_of, make_image, make_index
+from ecr_emulator.testing.synthetic import digest_of, make_image, make_index
 
 from ..registry.client import Registry, authorization_token, expect_error
 from .test_layers import error_of, push_image

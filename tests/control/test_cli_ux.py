@@ -12,7 +12,7 @@ import sys
 import pytest
 import requests
 
-from ecr_emulator.server import _ProbeLog
+from ecr_emulator.runtime.server import _ProbeLog
 from ecr_emulator.testing import ServerProcess
 
 

@@ -11,7 +11,7 @@ import json
 import pytest
 import requests
 
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from .test_layers import push_image
 

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecr_emulator.store.manifests import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
-from ecr_emulator.testing.images import DOCKER_CONFIG, digest_of, make_image, make_index
+from ecr_emulator.testing.synthetic import DOCKER_CONFIG, digest_of, make_image, make_index
 
 from .test_layers import error_of, push_image, upload_blob
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from ecr_emulator.testing.images import OCI_CONFIG, OCI_LAYER, digest_of, make_image
+from ecr_emulator.testing.synthetic import OCI_CONFIG, OCI_LAYER, digest_of, make_image
 
 MIB = 1024 * 1024
 

@@ -12,7 +12,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from .test_layers import error_of, push_image
 

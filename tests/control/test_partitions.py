@@ -14,7 +14,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ecr_emulator import partitions
+from ecr_emulator.addressing import partitions
 from ecr_emulator.testing import ServerProcess, checked_client
 
 ACCOUNT = "123456789012"
@@ -154,7 +154,7 @@ def test_canned_findings_refuse_a_made_up_region(url):
 def test_tls_certificate_names_every_served_region(tmp_path):
     from cryptography import x509
 
-    from ecr_emulator import tls
+    from ecr_emulator.runtime import tls
     from ecr_emulator.settings import Settings
 
     settings = Settings(tls=True, tls_dir=str(tmp_path), extra_regions=("xx-test-1",))

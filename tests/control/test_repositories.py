@@ -240,7 +240,7 @@ def test_delete_empty_repository_with_force(ecr):
 
 
 def _put_small_image(ecr, repo: str) -> str:
-    from ecr_emulator.testing.images import make_image
+    from ecr_emulator.testing.synthetic import make_image
 
     image = make_image("delete-me", layers=1, layer_bytes=64)
     for digest, data in image.blobs.items():

@@ -115,7 +115,7 @@ def test_the_aws_cli_with_the_right_secret(signed_server, cli, tmp_path):
 
 
 def test_a_bad_credentials_file_is_refused_at_start(tmp_path):
-    from ecr_emulator.cli import main
+    from ecr_emulator.runtime.cli import main
 
     path = tmp_path / "credentials"
     path.write_text("[x]\naws_access_key_id = A\n")

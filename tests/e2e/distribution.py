@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from ecr_emulator.testing import stop_process
-from ecr_emulator.testing.images import write_oci_layout
+from ecr_emulator.testing.synthetic import write_oci_layout
 
 REGISTRY = shutil.which("docker-registry")
 HTPASSWD = shutil.which("htpasswd")

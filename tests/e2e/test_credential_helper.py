@@ -12,7 +12,7 @@ import sys
 import pytest
 import requests
 
-from ecr_emulator.testing.images import digest_of, make_image, write_oci_layout
+from ecr_emulator.testing.synthetic import digest_of, make_image, write_oci_layout
 
 from ..tools import requires
 

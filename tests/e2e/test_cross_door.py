@@ -16,7 +16,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from ecr_emulator.testing.images import OCI_MANIFEST, digest_of, make_image, make_index, write_oci_layout
+from ecr_emulator.testing.synthetic import OCI_MANIFEST, digest_of, make_image, make_index, write_oci_layout
 
 from ..control.test_layers import error_of, push_image
 from ..tools import need

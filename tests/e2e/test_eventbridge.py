@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from ecr_emulator.testing import EmulatorCalls, EmulatorEvents, ServerProcess, checked_client, stop_process
-from ecr_emulator.testing.images import write_oci_layout
+from ecr_emulator.testing.synthetic import write_oci_layout
 
 from ..features.helpers import debian_image
 from ..registry.client import authorization_token, password_of

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import make_image, write_oci_layout
+from ecr_emulator.testing.synthetic import make_image, write_oci_layout
 
 from ..features.helpers import wait_for
 from ..registry.client import password_of

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ecr_emulator.testing.images import digest_of, make_image, make_index, write_oci_layout
+from ecr_emulator.testing.synthetic import digest_of, make_image, make_index, write_oci_layout
 
 from ..registry.client import Registry, authorization_token, password_of
 from .conftest import login_password

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from ecr_emulator.store.manifests import OCI_INDEX, OCI_MANIFEST
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import make_image, make_index
+from ecr_emulator.testing.synthetic import make_image, make_index
 
 from ..conftest import ACCOUNT
 from ..registry.client import Registry

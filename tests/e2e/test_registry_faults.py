@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ecr_emulator.testing import checked_client
-from ecr_emulator.testing.images import write_oci_layout
+from ecr_emulator.testing.synthetic import write_oci_layout
 
 from ..features.helpers import debian_image
 from ..registry.client import authorization_token, password_of

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from ecr_emulator.testing.images import make_image, write_oci_layout
+from ecr_emulator.testing.synthetic import make_image, write_oci_layout
 
 from ..features.helpers import OTHER, SOURCE, replication_policy, settled_statuses
 from ..registry.client import authorization_token, password_of

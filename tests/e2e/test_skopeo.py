@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from ecr_emulator.store.manifests import OCI_INDEX, OCI_MANIFEST
-from ecr_emulator.testing.images import digest_of, make_image, make_index, write_oci_layout
+from ecr_emulator.testing.synthetic import digest_of, make_image, make_index, write_oci_layout
 
 from ..registry.client import Registry, authorization_token, password_of
 from ..tools import requires

@@ -15,7 +15,7 @@ import requests
 from cryptography import x509
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import digest_of, make_image, write_oci_layout
+from ecr_emulator.testing.synthetic import digest_of, make_image, write_oci_layout
 
 from ..registry.client import authorization_token, password_of
 from ..tools import requires

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from ecr_emulator.testing.images import make_image
 from ecr_emulator.testing.scan_images import dpkg_status, image_of, layer, os_release
+from ecr_emulator.testing.synthetic import make_image
 
 from ..registry.client import Registry, authorization_token
 

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from ecr_emulator import mock_ecr
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from ..registry.client import Registry, authorization_token
 from .helpers import OTHER, SOURCE, debian_image, replication_policy

@@ -9,7 +9,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from ..registry.client import Registry, authorization_token
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from ecr_emulator.testing.images import make_image, make_index
+from ecr_emulator.testing.synthetic import make_image, make_index
 
 from ..registry.client import Registry, authorization_token
 from .helpers import OTHER, SOURCE, push, replication_policy, settled_statuses, wait_for

@@ -10,7 +10,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from ecr_emulator.signer import NOTATION_SIGNATURE, PROFILE_ANNOTATION, verify
+from ecr_emulator.features.signing.signer import NOTATION_SIGNATURE, PROFILE_ANNOTATION, verify
 
 from ..registry.client import Registry, authorization_token
 from .helpers import push, settled_statuses

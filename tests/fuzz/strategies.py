@@ -50,7 +50,7 @@ def value_for(shape: Shape, name: str = "", depth: int = 0) -> st.SearchStrategy
 def manifests() -> st.SearchStrategy[str]:
     """Manifests near the seeded image's: intact, with odd annotation text (lone surrogate
     escapes too), another media type, NaN, a BOM, or a layer the repository lacks."""
-    from ecr_emulator.testing.images import make_image
+    from ecr_emulator.testing.synthetic import make_image
 
     image = make_image("fuzz")
     doc = json.loads(image.manifest)

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecr_emulator.awsjson import load_service
-from ecr_emulator.registry.errors import ERRORS
+from ecr_emulator.registry.oci_errors import ERRORS
 from ecr_emulator.testing.contract import check_response
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from ..registry.client import Registry, authorization_token
 from .strategies import body_for, registry_request

@@ -1,5 +1,5 @@
 """What the gallery counts as a download (AWS does not document its rule; the emulator's is in
-``store.images.record_download``): a manifest GET from the public registry, anonymous or
+``store.image_door.record_download``): a manifest GET from the public registry, anonymous or
 authenticated; not a HEAD, not a blob, not the child manifest of a multi-platform pull; and the
 count is state (exported with it). Plus the wording of counts and times on the cards."""
 
@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from ecr_emulator.gallery import wording
-from ecr_emulator.testing.images import digest_of, make_image, make_index
+from ecr_emulator.testing.synthetic import digest_of, make_image, make_index
 
 from ..registry.client import Registry
 

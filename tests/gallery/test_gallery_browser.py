@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from ..registry.client import Registry, authorization_token
 

@@ -12,7 +12,7 @@ import requests
 from ecr_emulator.app import create_app
 from ecr_emulator.settings import Settings
 from ecr_emulator.testing import checked_client
-from ecr_emulator.testing.images import make_image, make_index
+from ecr_emulator.testing.synthetic import make_image, make_index
 
 from ..registry.client import Registry, authorization_token
 

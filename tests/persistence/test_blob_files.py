@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import digest_of
+from ecr_emulator.testing.synthetic import digest_of
 
 from ..registry.client import Registry, authorization_token
 from .test_restart import _server_pids

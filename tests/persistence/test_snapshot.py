@@ -15,7 +15,7 @@ from ecr_emulator.store import Backend, snapshot
 from ecr_emulator.store.blobs import FileBlob
 from ecr_emulator.store.codec import encode
 from ecr_emulator.testing import checked_client
-from ecr_emulator.testing.images import digest_of, make_image
+from ecr_emulator.testing.synthetic import digest_of, make_image
 
 from ..registry.client import Registry, authorization_token
 from .conftest import seed

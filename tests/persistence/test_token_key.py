@@ -14,8 +14,8 @@ import threading
 import pytest
 import requests
 
-from ecr_emulator import token_key
 from ecr_emulator.app import Emulator, create_app
+from ecr_emulator.identity import token_key
 from ecr_emulator.settings import SettingError, Settings
 from ecr_emulator.testing import ServerProcess, checked_client
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from ecr_emulator.testing import PushError
-from ecr_emulator.testing.images import make_layer
+from ecr_emulator.testing.synthetic import make_layer
 
 
 def test_push_an_image_and_read_it_back(ecr_emulator_ecr, ecr_emulator_push_image):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ecr_emulator.testing.images import Image, Index, digest_of
+from ecr_emulator.testing.synthetic import Image, Index, digest_of
 
 TIMEOUT = 60
 

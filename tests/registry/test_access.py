@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ecr_emulator.testing.images import digest_of, make_image
+from ecr_emulator.testing.synthetic import digest_of, make_image
 
 from .client import Registry, authorization_token, expect_error
 

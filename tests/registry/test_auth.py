@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from ecr_emulator.testing import checked_client
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from ..conftest import OTHER_ACCOUNT
 from .client import Registry, authorization_token, expect_error

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import digest_of
+from ecr_emulator.testing.synthetic import digest_of
 
 from .client import Registry, expect_error
 

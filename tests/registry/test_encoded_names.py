@@ -15,7 +15,7 @@ from werkzeug.test import Client
 from ecr_emulator.app import create_app
 from ecr_emulator.settings import Settings
 from ecr_emulator.testing import ServerProcess, checked_client, mock_ecr
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from .client import Registry
 

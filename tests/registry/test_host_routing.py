@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from ecr_emulator.testing.contract import check_response
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from .client import Registry
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ecr_emulator.store.manifests import OCI_INDEX, OCI_MANIFEST
-from ecr_emulator.testing.images import OCI_CONFIG, digest_of, make_image
+from ecr_emulator.testing.synthetic import OCI_CONFIG, digest_of, make_image
 
 from .client import expect_error
 

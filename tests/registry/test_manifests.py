@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ecr_emulator.store.manifests import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
-from ecr_emulator.testing.images import digest_of, make_image, make_index
+from ecr_emulator.testing.synthetic import digest_of, make_image, make_index
 
 from .client import expect_error
 

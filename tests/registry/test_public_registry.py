@@ -11,7 +11,7 @@ import requests
 
 from ecr_emulator.store.manifests import OCI_MANIFEST
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import digest_of, make_image
+from ecr_emulator.testing.synthetic import digest_of, make_image
 
 from .client import Registry, authorization_token, expect_error
 

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from ecr_emulator.testing.images import digest_of, make_image
+from ecr_emulator.testing.synthetic import digest_of, make_image
 
 from .client import expect_error, raw_http
 

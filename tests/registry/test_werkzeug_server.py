@@ -8,7 +8,7 @@ import random
 import pytest
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import digest_of, make_image
+from ecr_emulator.testing.synthetic import digest_of, make_image
 
 from .client import Registry, authorization_token, expect_error, raw_http
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 from ..registry.client import Registry, authorization_token
 

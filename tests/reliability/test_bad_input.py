@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from ecr_emulator.testing.images import digest_of, make_image
+from ecr_emulator.testing.synthetic import digest_of, make_image
 
 from ..registry.client import expect_error, raw_http
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from ecr_emulator.testing import ServerProcess, checked_client
-from ecr_emulator.testing.images import digest_of, make_image
+from ecr_emulator.testing.synthetic import digest_of, make_image
 
 from ..registry.client import Registry, authorization_token, expect_error
 from ..tools import requires

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from ecr_emulator.testing.images import write_oci_layout
 from ecr_emulator.testing.scan_images import apk_installed, image_of, layer, os_release
+from ecr_emulator.testing.synthetic import write_oci_layout
 
 from ..e2e.test_awscli import aws_cli  # noqa: F401  (the fixture, against this directory's server)
 from ..tools import need

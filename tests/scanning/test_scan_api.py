@@ -7,8 +7,8 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from ecr_emulator.testing.images import make_image, make_index
 from ecr_emulator.testing.scan_images import dpkg_status, image_of, layer, os_release
+from ecr_emulator.testing.synthetic import make_image, make_index
 
 from ..control.test_layers import error_of
 from .conftest import attributes, wait_for_scan

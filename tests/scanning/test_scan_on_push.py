@@ -3,7 +3,6 @@ Python and npm packages, none for fixed versions."""
 
 from __future__ import annotations
 
-from ecr_emulator.testing.images import digest_of
 from ecr_emulator.testing.scan_images import (
     apk_installed,
     dpkg_status,
@@ -13,6 +12,7 @@ from ecr_emulator.testing.scan_images import (
     os_release,
     python_metadata,
 )
+from ecr_emulator.testing.synthetic import digest_of
 
 from ..control.test_layers import push_image
 from .conftest import FEED_UPDATED, all_findings, attributes, wait_for_scan

@@ -7,7 +7,6 @@ import gzip
 
 import pytest
 
-from ecr_emulator.testing.images import digest_of
 from ecr_emulator.testing.scan_images import (
     dpkg_status,
     image_of,
@@ -16,6 +15,7 @@ from ecr_emulator.testing.scan_images import (
     python_metadata,
     rpm_database,
 )
+from ecr_emulator.testing.synthetic import digest_of
 
 from .conftest import attributes, wait_for_scan
 

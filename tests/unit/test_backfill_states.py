@@ -13,12 +13,12 @@ from ecr_emulator.errors import (
     ReplicationBackfillInProgressException,
     ReplicationBackfillInvalidStatusException,
 )
+from ecr_emulator.identity.tokens import TokenSigner
 from ecr_emulator.settings import Settings
 from ecr_emulator.store import Backend, Blob
-from ecr_emulator.store.images import link_blob
+from ecr_emulator.store.image_door import link_blob
 from ecr_emulator.store.repositories import new_repository
-from ecr_emulator.testing.images import make_image
-from ecr_emulator.tokens import TokenSigner
+from ecr_emulator.testing.synthetic import make_image
 
 ACCOUNT = "123456789012"
 

@@ -14,7 +14,7 @@ import requests
 from ecr_emulator import mock_ecr
 from ecr_emulator.store import Backend, DigestMismatch, StorageFull, blobfiles
 from ecr_emulator.store.blobcache import BlobCache
-from ecr_emulator.testing.images import digest_of
+from ecr_emulator.testing.synthetic import digest_of
 
 MIB = 1 << 20
 

@@ -5,8 +5,8 @@ import inspect
 import botocore.session
 
 from ecr_emulator import errors
-from ecr_emulator.awsjson.errors import AwsError
-from ecr_emulator.registry.errors import AWS_TO_OCI, ERRORS
+from ecr_emulator.awsjson.aws_error import AwsError
+from ecr_emulator.registry.oci_errors import AWS_TO_OCI, ERRORS
 
 
 def _model_errors() -> set[str]:

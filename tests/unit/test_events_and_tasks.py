@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 
 from ecr_emulator.store import Backend, ImageDeleted, ImagePushed, TagRemoved
-from ecr_emulator.store.images import link_blob
+from ecr_emulator.store.image_door import link_blob
 from ecr_emulator.store.model import Repository
-from ecr_emulator.testing.images import make_image
+from ecr_emulator.testing.synthetic import make_image
 
 
 def _repo(backend: Backend) -> Repository:

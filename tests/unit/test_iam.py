@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from ecr_emulator.iam import ALLOW, DENY, NOT_APPLICABLE, AccessRequest, Principal, authorized, evaluate
+from ecr_emulator.identity.iam import (
+    ALLOW,
+    DENY,
+    NOT_APPLICABLE,
+    AccessRequest,
+    Principal,
+    authorized,
+    evaluate,
+)
 
 OWNER, OTHER = "111111111111", "222222222222"
 REPO = f"arn:aws:ecr:us-east-1:{OWNER}:repository/team/app"

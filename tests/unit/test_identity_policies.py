@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ecr_emulator.awsjson.errors import AccessDeniedException
-from ecr_emulator.iam import (
+from ecr_emulator.awsjson.aws_error import AccessDeniedException
+from ecr_emulator.identity.iam import (
     IDENTITY_DENY,
     NO_IDENTITY_ALLOW,
     RESOURCE_DENY,
@@ -21,7 +21,7 @@ from ecr_emulator.iam import (
     evaluate,
     require_identity,
 )
-from ecr_emulator.identity_policies import IdentityPolicies
+from ecr_emulator.identity.identity_policies import IdentityPolicies
 from ecr_emulator.settings import SettingError, Settings
 
 ACCOUNT, OTHER = "111122223333", "444455556666"
@@ -261,7 +261,7 @@ def test_the_setting_needs_a_credentials_file_and_a_good_file(tmp_path):
 
 
 def test_serve_exits_2_naming_the_file_and_the_entry(tmp_path, capsys):
-    from ecr_emulator.cli import main
+    from ecr_emulator.runtime.cli import main
 
     credentials = tmp_path / "credentials"
     credentials.write_text(f"[ci]\naws_access_key_id = K\naws_secret_access_key = s\naccount = {ACCOUNT}\n")

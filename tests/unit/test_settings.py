@@ -9,7 +9,7 @@ from dataclasses import fields
 
 import pytest
 
-from ecr_emulator.cli import main
+from ecr_emulator.runtime.cli import main
 from ecr_emulator.settings import SettingError, Settings, env_of
 
 #: the table of every setting (the README links to it)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import http.client
 from dataclasses import dataclass, replace
 
-from ... import secrets
 from ...errors import AwsError, ImageAlreadyExistsException, ImageTagAlreadyExistsException
+from ...identity import upstream_credentials
 from ...store import RegistryState, Repository
 from ...store.blobs import DigestMismatch, Staged, StorageFull
 from ...store.digests import sha256_digest
 from ...store.events import PullThroughSynced
-from ...store.images import link_blob, linked_blob
+from ...store.image_door import link_blob, linked_blob
 from ...store.manifests import parse_manifest
 from ...store.pull_through import PullThroughRule, UpstreamError, Upstreams, rule_for, tag_is_fresh
 from ...store.repositories import PULL_THROUGH_CACHE, create_for_ecr
@@ -106,7 +106,7 @@ class Fetcher(Upstreams):
         username = password = None
         if rule.credential_arn:
             try:
-                found = secrets.lookup(self.settings.upstream_credentials, rule.credential_arn)
+                found = upstream_credentials.lookup(self.settings.upstream_credentials, rule.credential_arn)
             except AwsError as error:
                 raise UpstreamError("UpstreamAccessDenied", error.message) from None
             username, password = found.username, found.access_token

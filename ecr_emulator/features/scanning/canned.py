@@ -12,7 +12,7 @@ import re
 
 from flask import jsonify, request
 
-from ...admin import admin_route, bad_request, emulator, json_body
+from ...runtime.admin import admin_route, bad_request, emulator, json_body
 from ...store import scans
 from ...store.scans import CannedScan, Cvss, Finding
 from . import cvss

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ...partitions import arn
+from ...addressing.partitions import arn
 from ...store.scans import Finding, ImageScan
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")

@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import fields
 
-from .settings import SettingError, Settings, env_of, flag_of, kind_of
+from ..settings import SettingError, Settings, env_of, flag_of, kind_of
 
 
 def _add_setting(parser: argparse.ArgumentParser, f) -> None:
@@ -53,7 +53,7 @@ def version() -> str:
     try:
         return installed("ecr-emulator")
     except PackageNotFoundError:
-        from . import __version__
+        from .. import __version__
 
         return __version__
 
@@ -83,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _operations() -> int:
-    from .awsjson import load_service
-    from .control import ECR, ECR_PUBLIC
+    from ..awsjson import load_service
+    from ..control import ECR, ECR_PUBLIC
 
     try:
         for registry in (ECR, ECR_PUBLIC):
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as error:
         print(f"ecr-emulator: {error}", file=sys.stderr)
         return 2
-    from .app import Emulator
+    from ..app import Emulator
     from .server import serve
 
     # the one line saying what was saved is printed by the app's close (whichever server runs it)

@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 
 from flask import jsonify, request
 
-from ..admin import admin_route, bad_request, emulator
+from ..runtime.admin import admin_route, bad_request, emulator
 from ..store import PRIVATE, ImageDeleted, ImagePushed, TagRemoved, scans
 from ..store.events import (
     ImageReplicated,

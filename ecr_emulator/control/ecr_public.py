@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from ..addressing.ecr_public import aliases_of, is_verified
+from ..addressing.partitions import arn
 from ..errors import RepositoryCatalogDataNotFoundException
-from ..partitions import arn
-from ..public import aliases_of, is_verified
 from ..store import Repository
-from ._registry import ecr_public
 from .pagination import paginate
 from .repositories import create, public_repository_view
+from .tables import ecr_public
 from .validation import invalid, merge_tags
 
 CATALOG_TEXT_FIELDS = ("description", "architectures", "operatingSystems", "aboutText", "usageText")

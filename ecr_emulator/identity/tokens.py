@@ -1,7 +1,7 @@
 """Signed tokens: registry passwords (GetAuthorizationToken) and pre-signed download URLs.
 
 A token is ``<claims>.<signature>``: base64url JSON, signed with HMAC-SHA256 under a secret
-kept across restarts (token_key.py: in the user's cache directory, or in the state with
+kept across restarts (identity/token_key.py: in the user's cache directory, or in the state with
 ``--state-dir``), with a purpose string mixed into the signature so a token of one kind is
 never accepted as the other. It cannot be forged or altered, and it stops working when it
 expires (or when its key is removed).

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, file=sys.stderr)
         return 1
     if args[0] in ("version", "--version", "-v"):
-        from . import __version__
+        from .. import __version__
 
         print(f"docker-credential-ecr-emulator {__version__}")
         return 0

@@ -13,11 +13,11 @@ the store's error when the signature could not be stored).
 
 from __future__ import annotations
 
-from ..errors import AwsError, ImageAlreadyExistsException
-from ..signer import Signer
-from ..store import PRIVATE, Blob, ImagePushed
-from ..store.images import link_blob
-from ..store.signing import COMPLETE, FAILED, IN_PROGRESS, profiles_for, set_status
+from ...errors import AwsError, ImageAlreadyExistsException
+from ...store import PRIVATE, Blob, ImagePushed
+from ...store.image_door import link_blob
+from ...store.signing import COMPLETE, FAILED, IN_PROGRESS, profiles_for, set_status
+from .signer import Signer
 
 #: doors whose images are not signed (see the module docstring)
 UNSIGNED_DOORS = ("signing", "replication")

@@ -25,8 +25,8 @@ import datetime
 import ipaddress
 import os
 
-from .partitions import ecr_host_names
-from .settings import user_cache_dir
+from ..addressing.partitions import ecr_host_names
+from ..settings import user_cache_dir
 
 CA = "ca.pem"
 CA_KEY = "ca-key.pem"

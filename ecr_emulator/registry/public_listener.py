@@ -26,12 +26,12 @@ from datetime import timedelta
 
 from werkzeug.wrappers import Request
 
-from ..public import account_of
+from ..addressing.ecr_public import account_of
+from ..identity.tokens import BearerClaims, InvalidToken
 from ..store import PUBLIC, PUBLIC_REGION
-from ..tokens import BearerClaims, InvalidToken
 from . import http
 from .context import REPOSITORY_NAME, RegistryContext, basic_claims
-from .errors import RegistryError
+from .oci_errors import RegistryError
 
 SERVICE = "public.ecr.aws"
 #: the actions a write needs, by method (reads need ``pull``)
@@ -101,7 +101,7 @@ def _api_token(emulator, value: str, now, qualified: str | None) -> BearerClaims
 
 def issue_token(emulator, request: Request):
     """``GET /token?service=&scope=repository:<alias>/<repo>:pull,push``: a Bearer token."""
-    if not request.environ.get("ecr_emulator.public"):
+    if not request.environ.get("ecr_emulator.addressing.ecr_public"):
         raise RegistryError("NOT_FOUND", "the token endpoint belongs to the ECR Public registry's listener")
     if request.method not in ("GET", "HEAD"):
         raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on the token endpoint",

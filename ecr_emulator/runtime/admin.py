@@ -30,9 +30,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, jsonify, request
 
-from . import __version__
-from .public import AWS_HOST as PUBLIC_REGISTRY_HOST
-from .registry.context import ECR_HOST as ECR_REGISTRY_HOST
+from .. import __version__
+from ..addressing.ecr_public import AWS_HOST as PUBLIC_REGISTRY_HOST
+from ..registry.context import ECR_HOST as ECR_REGISTRY_HOST
 
 ADMIN = Blueprint("emulator_admin", __name__)
 #: methods that change nothing: the admin token is not asked for them

@@ -11,7 +11,7 @@ import json
 
 from werkzeug.wrappers import Response
 
-from ..awsjson.errors import AwsError
+from ..awsjson.aws_error import AwsError
 from ..errors import (
     ImageDigestDoesNotMatchException,
     ImageNotFoundException,

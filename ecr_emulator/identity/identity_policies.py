@@ -27,7 +27,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from .awsjson.identity import principal_arn
+from ..awsjson.identity import principal_arn
 from .iam import operator_known
 
 _IDENTITY = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>[0-9]{12}):(?P<kind>role|user)/(?:[^/]+/)*(?P<name>[^/]+)$")

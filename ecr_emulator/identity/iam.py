@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from .awsjson.errors import AccessDeniedException
-from .partitions import root_arn
+from ..addressing.partitions import root_arn
+from ..awsjson.aws_error import AccessDeniedException
 
 ALLOW, DENY, NOT_APPLICABLE = "Allow", "Deny", "NotApplicable"
 

@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from .errors import SecretNotFoundException, UnableToDecryptSecretValueException
+from ..errors import SecretNotFoundException, UnableToDecryptSecretValueException
 
 _SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 

@@ -13,9 +13,9 @@ import signal
 import socket
 import sys
 
-from .settings import SettingError, Settings, describe
+from ..settings import SettingError, Settings, describe
 
-log = logging.getLogger("ecr_emulator.server")
+log = logging.getLogger("ecr_emulator.runtime.server")
 
 
 
@@ -75,15 +75,15 @@ def _listen(host: str, port: int, setting: str) -> socket.socket:
 def _prepare(settings: Settings) -> tuple[list[socket.socket], dict | None]:
     """Everything that can fail because of a setting, before any server starts: the state
     directory, the TLS files, the listening sockets. Raises :class:`SettingError`."""
-    from .features.persistence import preflight
-    from .store.statedir import StateDirError
+    from ..features.persistence import preflight
+    from ..store.statedir import StateDirError
 
     try:
         preflight(settings)
     except StateDirError as error:
         raise SettingError(f"{describe('state_dir')}: {error}") from None
     if settings.token_key_file:
-        from . import token_key
+        from ..identity import token_key
 
         try:
             token_key.load(settings)  # made now, so a bad key file is one clear line
@@ -117,7 +117,7 @@ def serve(settings: Settings) -> int:
         return 2
     # the served process only (never a user's process running mock_ecr): freed big buffers go
     # back to the system at once (see release_large_buffers_promptly)
-    from .registry.bodies import release_large_buffers_promptly
+    from ..registry.bodies import release_large_buffers_promptly
 
     release_large_buffers_promptly()
     if tls:
@@ -152,8 +152,8 @@ class _ProbeLog:
 def _serve_builtin(settings: Settings, sockets: list[socket.socket], tls: dict | None) -> None:
     """The event-loop server (:mod:`ecr_emulator.httpd`): one process, one loop for every socket,
     request threads only for requests whose head and body are in."""
-    from .app import create_app
-    from .httpd import Config, Server
+    from ..app import create_app
+    from ..httpd import Config, Server
 
     if settings.access_log:
         _log_access_to_stdout()
@@ -205,7 +205,7 @@ def _serve_werkzeug(settings: Settings, sockets: list[socket.socket], tls: dict 
 
     from werkzeug.serving import WSGIRequestHandler, make_server
 
-    from .app import create_app
+    from ..app import create_app
 
     probes = _ProbeLog()  # TLS probes on the plain port: answered 400, logged once at debug
 

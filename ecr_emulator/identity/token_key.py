@@ -28,7 +28,7 @@ import os
 import secrets
 import stat
 
-from .settings import user_cache_dir
+from ..settings import user_cache_dir
 
 KEY_BYTES = 32
 DEFAULT_NAME = "token-key"

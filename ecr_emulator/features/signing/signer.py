@@ -1,5 +1,5 @@
 """The emulator's offline image signer: Notation-style signatures (JWS envelope, ES256)
-made with a key of this process, for managed signing (``features/signing.py``).
+made with a key of this process, for managed signing (``features/signing/``).
 
 This is **not** AWS Signer: the key and its self-signed X.509 certificate are generated when
 the first image is signed and live as long as the process, so signatures verify against that
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from . import __version__
+from ... import __version__
 
 NOTATION_SIGNATURE = "application/vnd.cncf.notary.signature"
 NOTATION_PAYLOAD = "application/vnd.cncf.notary.payload.v1+json"

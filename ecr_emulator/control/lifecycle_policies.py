@@ -19,9 +19,9 @@ from ..lifecycle.plan import TRANSITION, plan
 from ..lifecycle.policy import parse
 from ..store import archive
 from ..store.model import LifecyclePreview
-from ._registry import ecr
 from .images import image_id_failure, resolve
 from .pagination import paginate
+from .tables import ecr
 from .validation import invalid
 
 #: ``lastEvaluatedAt`` before any evaluation: AWS answers it always, epoch 0 until the first run

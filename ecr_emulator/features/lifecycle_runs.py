@@ -12,10 +12,10 @@ import logging
 
 from flask import jsonify
 
-from ..admin import admin_route, emulator
 from ..errors import InvalidParameterException
 from ..lifecycle.plan import EXPIRE, plan
 from ..lifecycle.policy import parse
+from ..runtime.admin import admin_route, emulator
 from ..store import archive
 from ..store.events import StorageClassChanged
 

@@ -1,0 +1,1 @@
+"""The process runtime: the CLI, the server adapter, TLS, the admin endpoints, the credential helper."""
