@@ -85,7 +85,7 @@ class Emulator:
 
     def public_host(self, environ, request_host: str) -> str:
         """The public registry's ``host:port`` for a client that reached us at ``request_host``."""
-        return public_host(self.settings, request_host, self.public_ports, bool(environ.get("ecr_emulator.addressing.ecr_public")))
+        return public_host(self.settings, request_host, self.public_ports, bool(environ.get("ecr_emulator.public")))
 
     def _flask_app(self) -> Flask:
         app = Flask("ecr_emulator")
@@ -185,7 +185,7 @@ class Emulator:
         if self.download_ports and environ.get("SERVER_PORT") in self.download_ports:
             return downloads.serve(self, Request(environ))(environ, start_response)
         if self.is_public(environ):
-            environ["ecr_emulator.addressing.ecr_public"] = True
+            environ["ecr_emulator.public"] = True
         return self._wsgi(environ, start_response)
 
     def _dispatch(self, environ, start_response):

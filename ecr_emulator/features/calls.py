@@ -192,7 +192,7 @@ class CallLog:
         if not action:
             return
         event_name = action.split(":", 1)[1]
-        public = bool(request.environ.get("ecr_emulator.addressing.ecr_public"))
+        public = bool(request.environ.get("ecr_emulator.public"))
         if ctx is not None:
             account, region, arn = ctx.account, ctx.region, _registry_principal(ctx)
         else:

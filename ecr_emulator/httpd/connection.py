@@ -33,7 +33,7 @@ from . import http1
 from .body import SpooledBody
 from .wsgi import Answer, base_environ, run_app
 
-log = logging.getLogger("ecr_emulator.runtime.server")
+log = logging.getLogger("ecr_emulator.server")
 access_log = logging.getLogger("ecr_emulator.access")
 
 #: bytes read per receive (one preallocated buffer per connection)

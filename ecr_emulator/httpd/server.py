@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from .connection import Connection
 from .http1 import DateHeader
 
-log = logging.getLogger("ecr_emulator.runtime.server")
+log = logging.getLogger("ecr_emulator.server")
 access_log = logging.getLogger("ecr_emulator.access")
 
 #: how often deadlines are checked (seconds)

@@ -14,7 +14,7 @@ import sys
 
 from .http1 import Request, split_target, status_line, wsgi_path
 
-log = logging.getLogger("ecr_emulator.runtime.server")
+log = logging.getLogger("ecr_emulator.server")
 
 #: an iterable answer up to this size is gathered and written at once; a larger one streams
 GATHER_LIMIT = 256 << 10

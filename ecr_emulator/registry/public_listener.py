@@ -101,7 +101,7 @@ def _api_token(emulator, value: str, now, qualified: str | None) -> BearerClaims
 
 def issue_token(emulator, request: Request):
     """``GET /token?service=&scope=repository:<alias>/<repo>:pull,push``: a Bearer token."""
-    if not request.environ.get("ecr_emulator.addressing.ecr_public"):
+    if not request.environ.get("ecr_emulator.public"):
         raise RegistryError("NOT_FOUND", "the token endpoint belongs to the ECR Public registry's listener")
     if request.method not in ("GET", "HEAD"):
         raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on the token endpoint",

@@ -157,7 +157,7 @@ def dispatch(emulator, request: Request) -> Response:
         if view is None:
             raise RegistryError("UNSUPPORTED", f"{request.method} is not supported on {route.name} endpoints",
                                 headers={"Allow": route.allow})
-        if request.environ.get("ecr_emulator.addressing.ecr_public"):
+        if request.environ.get("ecr_emulator.public"):
             ctx = authorize_public(emulator, request, route.name, params)
             ctx.action = PUBLIC_ACTIONS.get((route.name, request.method), "")
         else:

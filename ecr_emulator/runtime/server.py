@@ -15,7 +15,7 @@ import sys
 
 from ..settings import SettingError, Settings, describe
 
-log = logging.getLogger("ecr_emulator.runtime.server")
+log = logging.getLogger("ecr_emulator.server")
 
 
 
