@@ -189,9 +189,8 @@ class Emulator:
         return self._wsgi(environ, start_response)
 
     def _dispatch(self, environ, start_response):
-        request = Request(environ)
-        if self.protocol.handles(request):
-            return self.protocol(request)(environ, start_response)
+        if self.protocol.handles(environ):
+            return self.protocol(Request(environ))(environ, start_response)
         return self.flask(environ, start_response)
 
 

@@ -82,6 +82,9 @@ class Call:
     error: AwsError | None = None
     #: the answer's members, on success
     result: dict | None = None
+    #: bytes of the request body and of the answer's body (observers bound what they keep by them)
+    body_size: int = 0
+    answer_size: int = 0
 
 
 class AwsJsonProtocol:
@@ -102,9 +105,12 @@ class AwsJsonProtocol:
     def services(self) -> list[tuple[Service, OperationRegistry]]:
         return list(self._by_prefix.values())
 
-    def handles(self, request: Request) -> bool:
-        """``POST /``: the AWS JSON door (a request without a target is answered here too)."""
-        return request.method == "POST" and (request.path == "/" or "X-Amz-Target" in request.headers)
+    @staticmethod
+    def handles(environ) -> bool:
+        """``POST /``: the AWS JSON door (a request without a target is answered here too).
+        Judged on the WSGI environ, so a registry request costs no werkzeug ``Request``."""
+        return environ.get("REQUEST_METHOD") == "POST" and (
+            not environ.get("PATH_INFO", "").lstrip("/") or "HTTP_X_AMZ_TARGET" in environ)
 
     def __call__(self, request: Request):
         """The answer to ``request`` as a WSGI application (a plain one: a werkzeug
@@ -132,7 +138,7 @@ class AwsJsonProtocol:
             call.error = InternalFailure("The emulator failed to process the request.")
         if call.error is not None:
             answer = _error_answer(call.error, call.request_id)
-        call.status = answer[0]
+        call.status, call.answer_size = answer[0], len(answer[2])
         for observer in self.observers:
             try:
                 observer(call)
@@ -157,6 +163,7 @@ class AwsJsonProtocol:
             )
         call.service, call.operation = service, name
         raw = _read_body(request, self.max_body)
+        call.body_size = len(raw)
         context = self._make_context(request, service)  # authenticates: before anything is parsed
         call.caller = getattr(context, "caller", None)
         call.params = _json(raw)
@@ -181,11 +188,16 @@ def too_large(limit: int) -> ValidationException:
 def _read_body(request: Request, limit: int) -> bytes:
     """The body; over ``limit`` bytes it is refused from its Content-Length (or, for a chunked
     body, once ``limit`` bytes were read) without reading the rest. Kept on the request
-    (``get_data()``), where a signature check reads it again."""
-    if request.content_length is not None:
-        if request.content_length > limit:
+    (``get_data()``), where a signature check reads it again. Read from the WSGI input
+    directly when the length is declared: werkzeug's stream wrappers cost more than the small
+    body itself."""
+    declared = request.environ.get("CONTENT_LENGTH", "")
+    if declared.isdigit():
+        if int(declared) > limit:
             raise too_large(limit)
-        return request.get_data()
+        raw = request.environ["wsgi.input"].read(int(declared)) if declared != "0" else b""
+        request._cached_data = raw  # werkzeug's get_data() cache: the stream is consumed
+        return raw
     parts, size = [], 0  # chunked: read at most one byte past the limit
     while size <= limit:
         data = request.stream.read(min(1 << 20, limit + 1 - size))

@@ -175,7 +175,12 @@ class CallLog:
         if params is not None and dropped:
             params = {k: v for k, v in params.items() if k not in dropped}
         response = call.result if call.error is None and not is_read_only(call.operation) else None
-        params, response = _bounded(params), _bounded(response)
+        # an element's strings add up to fewer characters than its JSON has bytes: a call whose
+        # body (answer) is within the bound needs no walk of its parameters (response)
+        if call.body_size > MAX_ELEMENT_BYTES:
+            params = _bounded(params)
+        if call.answer_size > MAX_ELEMENT_BYTES:
+            response = _bounded(response)
         record = Record(
             self.clock.now(), service, call.operation, caller.region if caller else "", account,
             caller.principal_arn if caller else "", caller.access_key if caller else None,

@@ -343,9 +343,8 @@ class MockEcr:
             environ[key] = value.decode("latin-1") if isinstance(value, bytes) else value
         environ["HTTP_HOST"] = environ["SERVER_NAME"] + ":" + environ["SERVER_PORT"]
         emulator = self.emulator
-        request = _request_class()(environ, body)
-        if emulator.protocol.handles(request):  # the lean path, without WSGI's start_response
-            return emulator.protocol.answer(request)
+        if emulator.protocol.handles(environ):  # the lean path, without WSGI's start_response
+            return emulator.protocol.answer(_request_class()(environ, body))
         answer: dict = {}
 
         def start_response(status, headers, exc_info=None):
