@@ -10,6 +10,11 @@ last, one untagged rule, tag lists that go with ``tagged``, storage classes that
 count types and actions, at most four wildcards in a pattern, 90 days in the archive before
 expiry) are checked next, in the same form.
 
+The schema is declared (:data:`SCHEMA`) and checked by jsonschema; its failures are put in
+ECR's wording by :func:`_schema_failure`. A policy can fail several ways at once and gets one
+message: the first failure in one fixed order (:data:`_WHERE`: the order the emulator has
+always checked in, so the answer to a given policy does not change).
+
 Where the wording comes from. AWS's own answers, quoted in public reports:
 ``instance failed to match exactly one schema (matched 0 out of 2)`` (cloudposse/terraform-aws-ecr
 #132 and #158), ``instance type (null) does not match any allowed primitive type (allowed:
@@ -34,6 +39,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from jsonschema import Draft202012Validator, ValidationError
+
 from ..errors import InvalidParameterException
 
 TAG_STATUSES = ("tagged", "untagged", "any")
@@ -44,14 +51,6 @@ ACTIONS = ("expire", "transition")
 MAX_WILDCARDS = 4
 #: archived images stay at least this long before a policy may expire them
 MIN_ARCHIVE_DAYS = 90
-
-_TOP = {"rules"}
-_RULE = {"rulePriority", "description", "selection", "action"}
-_RULE_REQUIRED = ("action", "rulePriority", "selection")
-_SELECTION = {"tagStatus", "tagPatternList", "tagPrefixList", "storageClass", "countType", "countUnit",
-              "countNumber"}
-_SELECTION_REQUIRED = ("countNumber", "countType", "tagStatus")
-_ACTION = {"type", "targetStorageClass"}
 
 
 @dataclass(frozen=True)
@@ -76,27 +75,141 @@ def invalid_policy(detail: str) -> InvalidParameterException:
 
 
 def parse(text: str) -> list[Rule]:
-    """The rules of ``text`` in priority order; raises InvalidParameterException as ECR would."""
+    """The rules of ``text`` in priority order; raises InvalidParameterException as ECR would.
+
+    The document's own members first, then rule by rule its schema failures and
+    :func:`_check_rule`, then :func:`_check_together` across the rules."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
         raise invalid_policy("Could not map policyString into LifecyclePolicy.") from None
-    _object(document, _TOP, ("rules",))
-    rules = document["rules"]
-    _type(rules, "array")
-    if not rules:
-        raise invalid_policy("array is too short: must have at least 1 elements but instance has 0 elements")
-    parsed = [_rule(rule) for rule in rules]
+    failures: dict[int, list[ValidationError]] = {}
+    for error in _VALIDATOR.iter_errors(document):
+        where = tuple(error.absolute_path)
+        failures.setdefault(where[1] if len(where) > 1 else -1, []).append(error)
+    if -1 in failures:
+        raise _schema_failure(min(failures[-1], key=_place))
+    parsed = []
+    for index, rule in enumerate(document["rules"]):
+        if index in failures:
+            raise _schema_failure(min(failures[index], key=_place))
+        parsed.append(_rule(rule))
+        _check_rule(parsed[-1])
     _check_together(parsed)
     return sorted(parsed, key=lambda rule: rule.priority)
 
 
 # -- the schema ----------------------------------------------------------------------------
 
+def _choice(*names: str | None) -> dict:
+    """A string among ``names``; a ``None`` among them lets the member be null (taken as absent),
+    and is never named in a message."""
+    return {"type": ["string", "null"] if None in names else "string", "enum": list(names)}
+
+
+_TAGS = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
+#: the lifecycle policy's JSON schema (ECR's grammar; the messages name no ``null``, see _choice)
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["rules"],
+    "additionalProperties": False,
+    "properties": {"rules": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/rule"}}},
+    "$defs": {
+        "rule": {
+            "type": "object",
+            "required": ["action", "rulePriority", "selection"],
+            "additionalProperties": False,
+            "properties": {
+                "rulePriority": {"type": "integer", "minimum": 1},
+                "description": {"type": ["string", "null"]},
+                "selection": {"$ref": "#/$defs/selection"},
+                "action": {
+                    "type": "object",
+                    "required": ["type"],
+                    "additionalProperties": False,
+                    "properties": {"type": _choice(*ACTIONS), "targetStorageClass": _choice("archive", None)},
+                },
+            },
+        },
+        "selection": {
+            "type": "object",
+            "required": ["countNumber", "countType", "tagStatus"],
+            "additionalProperties": False,
+            "properties": {
+                "tagStatus": _choice(*TAG_STATUSES),
+                "tagPatternList": _TAGS,
+                "tagPrefixList": _TAGS,
+                "storageClass": _choice(*STORAGE_CLASSES),
+                "countType": _choice(*COUNT_TYPES),
+                "countUnit": _choice("days", None),
+                "countNumber": {"type": "integer", "minimum": 1},
+            },
+            # a count rule has no unit, an age rule must have one ("failed to match exactly one")
+            "oneOf": [
+                {"properties": {"countType": {"const": COUNT_TYPES[0]}, "countUnit": {"type": "null"}}},
+                {"properties": {"countType": {"enum": list(AGE_TYPES)}, "countUnit": {"type": "string"}},
+                 "required": ["countUnit"]},
+            ],
+        },
+    },
+}
+Draft202012Validator.check_schema(SCHEMA)
+_VALIDATOR = Draft202012Validator(SCHEMA)
+
+#: which failure is answered when there are several: the first by where it is (in a rule: its
+#: own members, its selection's and action's members, with the count type/unit pairing between
+#: the unit and the number; then list items in order), then by keyword
+_WHERE = ((), ("rules",), ("rulePriority",), ("description",), ("selection",), ("action",),
+          ("selection", "tagStatus"), ("selection", "countType"), ("selection", "countUnit"),
+          ("selection", "oneOf"), ("selection", "countNumber"), ("selection", "storageClass"),
+          ("selection", "tagPrefixList"), ("selection", "tagPatternList"),
+          ("action", "type"), ("action", "targetStorageClass"))
+_KEYWORDS = ("type", "required", "additionalProperties", "enum", "minimum", "minItems", "minLength", "oneOf")
+
+
+def _place(error: ValidationError) -> tuple:
+    path = tuple(error.absolute_path)
+    inner = path[2:] if len(path) > 1 else path  # in a rule: from the rule
+    where = inner[:2] + ("oneOf",) if error.validator == "oneOf" else inner[:2]
+    return _WHERE.index(where), inner[2:], _KEYWORDS.index(error.validator)
+
+
+def _schema_failure(error: ValidationError) -> InvalidParameterException:
+    """ECR's message for ``error`` (the JSON schema validator's templates ECR answers with)."""
+    keyword, value, instance = error.validator, error.validator_value, error.instance
+    if keyword == "type":
+        allowed = [name for name in ([value] if isinstance(value, str) else value) if name != "null"]
+        return invalid_policy(f"instance type ({_json_type(instance)}) does not match any allowed primitive "
+                              f"type (allowed: {_list(allowed)})")
+    if keyword == "required":
+        return invalid_policy(f"object has missing required properties "
+                              f"({_list(name for name in value if name not in instance)})")
+    if keyword == "additionalProperties":
+        extra = sorted(set(instance) - set(error.schema["properties"]))
+        return invalid_policy(f"object instance has properties which are not allowed by the schema: {_list(extra)}")
+    if keyword == "enum":
+        return invalid_policy(f"instance value ({json.dumps(instance)}) not found in enum (possible values: "
+                              f"{_list(name for name in value if name is not None)})")
+    if keyword == "minimum":
+        return invalid_policy(f"numeric instance is lower than the required minimum (minimum: {value}, "
+                              f"found: {instance})")
+    if keyword == "minItems":
+        return invalid_policy(f"array is too short: must have at least {value} elements but instance has "
+                              f"{len(instance)} elements")
+    if keyword == "minLength":
+        return invalid_policy(f"string {json.dumps(instance)} is too short (length: {len(instance)}, "
+                              f"required minimum: {value})")
+    failed = {branch.relative_schema_path[0] for branch in error.context}  # oneOf
+    return invalid_policy(f"instance failed to match exactly one schema "
+                          f"(matched {len(value) - len(failed)} out of {len(value)})")
+
+
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
 
 
 def _json_type(value) -> str:
+    """The validator's name for the type of ``value`` (a float with no fraction is an integer)."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
@@ -106,81 +219,19 @@ def _json_type(value) -> str:
     return _JSON_TYPES.get(type(value), "object")
 
 
-def _type(value, wanted: str) -> None:
-    if _json_type(value) != wanted:
-        raise invalid_policy(f"instance type ({_json_type(value)}) does not match any allowed primitive type "
-                          f'(allowed: ["{wanted}"])')
-
-
-def _object(value, allowed: set[str], required: tuple[str, ...]) -> None:
-    _type(value, "object")
-    missing = [key for key in required if key not in value]
-    if missing:
-        raise invalid_policy(f"object has missing required properties ({_list(missing)})")
-    extra = sorted(set(value) - allowed)
-    if extra:
-        raise invalid_policy(f"object instance has properties which are not allowed by the schema: {_list(extra)}")
-
-
 def _list(names) -> str:
     return json.dumps(list(names), separators=(",", ":"))
 
 
-def _enum(value, allowed: tuple[str, ...]) -> str:
-    _type(value, "string")
-    if value not in allowed:
-        raise invalid_policy(f"instance value ({json.dumps(value)}) not found in enum (possible values: {_list(allowed)})")
-    return value
-
-
-def _integer(value, minimum: int) -> int:
-    _type(value, "integer")
-    if value < minimum:
-        raise invalid_policy(f"numeric instance is lower than the required minimum (minimum: {minimum}, found: {value})")
-    return int(value)
-
-
-def _strings(value) -> tuple[str, ...]:
-    _type(value, "array")
-    if not value:
-        raise invalid_policy("array is too short: must have at least 1 elements but instance has 0 elements")
-    for item in value:
-        _type(item, "string")
-        if not item:
-            raise invalid_policy("string \"\" is too short (length: 0, required minimum: 1)")
-    return tuple(value)
-
-
-def _rule(rule) -> Rule:
-    _object(rule, _RULE, _RULE_REQUIRED)
-    priority = _integer(rule["rulePriority"], 1)
-    description = rule.get("description")
-    if description is not None:
-        _type(description, "string")
+def _rule(rule: dict) -> Rule:
+    """A rule the schema passed, as a :class:`Rule`."""
     selection, action = rule["selection"], rule["action"]
-    _object(selection, _SELECTION, _SELECTION_REQUIRED)
-    _object(action, _ACTION, ("type",))
-    tag_status = _enum(selection["tagStatus"], TAG_STATUSES)
-    count_type = _enum(selection["countType"], COUNT_TYPES)
-    count_unit = selection.get("countUnit")
-    if count_unit is not None:
-        _enum(count_unit, ("days",))
-    # the schema's oneOf: a count rule has no unit, an age rule must have one
-    if (count_type in AGE_TYPES) != (count_unit is not None):
-        raise invalid_policy("instance failed to match exactly one schema (matched 0 out of 2)")
-    count_number = _integer(selection["countNumber"], 1)
-    storage_class = _enum(selection.get("storageClass", "standard"), STORAGE_CLASSES)
-    prefixes = _strings(selection["tagPrefixList"]) if "tagPrefixList" in selection else ()
-    patterns = _strings(selection["tagPatternList"]) if "tagPatternList" in selection else ()
-    kind = _enum(action["type"], ACTIONS)
-    target = action.get("targetStorageClass")
-    if target is not None:
-        _enum(target, ("archive",))
-    parsed = Rule(priority=priority, tag_status=tag_status, count_type=count_type, count_number=count_number,
-                  action=kind, description=description, prefixes=prefixes, patterns=patterns,
-                  storage_class=storage_class, count_unit=count_unit, target_storage_class=target)
-    _check_rule(parsed)
-    return parsed
+    return Rule(priority=int(rule["rulePriority"]), tag_status=selection["tagStatus"],
+                count_type=selection["countType"], count_number=int(selection["countNumber"]),
+                action=action["type"], description=rule.get("description"),
+                prefixes=tuple(selection.get("tagPrefixList", ())), patterns=tuple(selection.get("tagPatternList", ())),
+                storage_class=selection.get("storageClass", "standard"), count_unit=selection.get("countUnit"),
+                target_storage_class=action.get("targetStorageClass"))
 
 
 # -- what the schema cannot say ---------------------------------------------------------------

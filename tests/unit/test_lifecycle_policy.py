@@ -125,3 +125,56 @@ def test_a_bad_policy_rule_gets_a_message_of_ours(document, detail):
     """ECR refuses these rules (its user guide states them), but its wording is not public: these
     sentences are the emulator's own."""
     assert _error(document) == detail
+
+
+_UNTAGGED = {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 1}
+
+
+@pytest.mark.parametrize("document, detail", [
+    # the document's own members before its rules
+    ({"rules": {}, "x": 1}, 'object instance has properties which are not allowed by the schema: ["x"]'),
+    # every missing member named, before the unknown ones
+    ({"rules": [{"rulePriority": 1, "extra": 1}]}, 'object has missing required properties (["action","selection"])'),
+    # the action's members are checked before the selection's values
+    ({"rules": [_rule(selection={**_UNTAGGED, "tagStatus": "old"}, action={"type": "expire", "x": 1})]},
+     'object instance has properties which are not allowed by the schema: ["x"]'),
+    # a bad unit before the count type/unit pairing
+    ({"rules": [_rule(selection={**_UNTAGGED, "tagStatus": "any", "countUnit": "hours"})]},
+     'instance value ("hours") not found in enum (possible values: ["days"])'),
+    # the pairing before the number
+    ({"rules": [_rule(selection={"tagStatus": "any", "countType": "sinceImagePushed", "countNumber": 0})]},
+     "instance failed to match exactly one schema (matched 0 out of 2)"),
+    # the type before the enum; a null that may stand for an absent member is never named
+    ({"rules": [_rule(selection={**_UNTAGGED, "countType": 5})]},
+     'instance type (integer) does not match any allowed primitive type (allowed: ["string"])'),
+    ({"rules": [_rule(selection={"tagStatus": "any", "countType": "sinceImagePushed", "countUnit": 5,
+                                 "countNumber": 1})]},
+     'instance type (integer) does not match any allowed primitive type (allowed: ["string"])'),
+    ({"rules": [_rule(selection={**_UNTAGGED, "storageClass": None})]},
+     'instance type (null) does not match any allowed primitive type (allowed: ["string"])'),
+    ({"rules": [_rule(description=5)]},
+     'instance type (integer) does not match any allowed primitive type (allowed: ["string"])'),
+    # tag lists: the prefix list first, each list before its items, the items in order
+    ({"rules": [_rule(selection={**_UNTAGGED, "tagStatus": "tagged", "tagPatternList": ["v", ""],
+                                 "tagPrefixList": []})]},
+     "array is too short: must have at least 1 elements but instance has 0 elements"),
+    ({"rules": [_rule(selection={**_UNTAGGED, "tagStatus": "tagged", "tagPrefixList": ["v", 1, ""]})]},
+     'instance type (integer) does not match any allowed primitive type (allowed: ["string"])'),
+    ({"rules": [_rule(selection={**_UNTAGGED, "tagStatus": "tagged", "tagPatternList": ["", 1]})]},
+     'string "" is too short (length: 0, required minimum: 1)'),
+    # a float with no fraction is an integer (and is answered as written)
+    ({"rules": [_rule(0.0)]}, "numeric instance is lower than the required minimum (minimum: 1, found: 0.0)"),
+    # rule by rule: the first rule's own checks before the second rule's schema
+    ({"rules": [_rule(selection={**_UNTAGGED, "tagStatus": "tagged"}), _rule(2, action={"type": "delete"})]},
+     "The rule with rulePriority 1 has tagStatus 'tagged' and must specify tagPrefixList or tagPatternList"),
+])
+def test_of_several_failures_the_first_in_ecrs_order_is_answered(document, detail):
+    assert _error(document) == detail
+
+
+def test_a_null_optional_member_is_absent_and_whole_floats_are_integers():
+    [rule] = parse(json.dumps({"rules": [_rule(1.0, {**_UNTAGGED, "countUnit": None, "countNumber": 2.0},
+                                               {"type": "expire", "targetStorageClass": None}, description=None)]}))
+    assert (rule.priority, rule.count_number, rule.count_unit, rule.target_storage_class, rule.description) == \
+        (1, 2, None, None, None)
+    assert type(rule.priority) is int and type(rule.count_number) is int

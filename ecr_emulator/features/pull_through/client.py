@@ -1,4 +1,4 @@
-"""A small OCI distribution client for pull-through upstreams (stdlib only).
+"""A small OCI distribution client for pull-through upstreams (stdlib, and werkzeug's header parser).
 
 It speaks what registries expect from a puller: ``GET /v2/<name>/manifests/<ref>`` with an
 ``Accept`` list of every manifest type, ``GET /v2/<name>/blobs/<digest>`` (following redirects
@@ -6,6 +6,7 @@ to storage, without the credentials), and the auth handshake: a 401 with
 ``WWW-Authenticate: Bearer realm=...,service=...`` makes it fetch a token from the realm
 (anonymously, or with the rule's username/accessToken as Basic credentials) and retry with
 ``Authorization: Bearer``; a ``Basic`` challenge is answered with the credentials directly.
+The challenge is read by werkzeug's ``WWWAuthenticate`` (RFC 7235 quoting and escapes).
 
 Every request has a short timeout; every failure becomes an ``UpstreamError`` with the
 ImageFailureCode ECR would report, never a hang.
@@ -15,18 +16,18 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
+from werkzeug.datastructures import WWWAuthenticate
+
 from ...store.manifests import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 from ...store.pull_through import UpstreamError
 
 ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
-_PARAM = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,]*))')
 #: largest manifest accepted from an upstream (ECR's own limit)
 MAX_MANIFEST = 4 * 1024 * 1024
 
@@ -119,8 +120,8 @@ class Upstream:
         return "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
 
     def _answer(self, challenge: str, scope: str, url: str) -> str:
-        scheme, _, params = challenge.strip().partition(" ")
-        scheme = scheme.lower()
+        parsed = WWWAuthenticate.from_header(challenge.strip())
+        scheme = parsed.type if parsed is not None else ""
         if scheme == "basic":
             basic = self._basic()
             if basic is None:
@@ -130,7 +131,7 @@ class Upstream:
         if scheme != "bearer":
             raise UpstreamError("UpstreamAccessDenied", f"the upstream registry at {self.base} asked for "
                                                         f"unsupported authentication {challenge!r}")
-        values = {m[1].lower(): m[2] if m[2] is not None else m[3] for m in _PARAM.finditer(params)}
+        values = {key.lower(): value for key, value in parsed.parameters.items()}
         realm = values.get("realm")
         if not realm:
             raise UpstreamError("UpstreamAccessDenied", "the upstream's Bearer challenge names no realm")
