@@ -30,18 +30,28 @@ class OperationRegistry:
 
     def __post_init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
+        #: operations whose handlers may wait on something outside memory (a network upstream,
+        #: a layer part's file): never run on the server's event loop (see :meth:`quick`)
+        self.waiting: set[str] = set()
 
-    def operation(self, name: str) -> Callable[[Handler], Handler]:
+    def operation(self, name: str, waits: bool = False) -> Callable[[Handler], Handler]:
         def register(func: Handler) -> Handler:
             if name in self.handlers:
                 raise ValueError(f"{self.service}.{name} registered twice")
             self.handlers[name] = func
+            if waits:
+                self.waiting.add(name)
             return func
 
         return register
 
     def get(self, name: str) -> Handler | None:
         return self.handlers.get(name)
+
+    def quick(self, name: str) -> bool:
+        """Whether ``name`` is an operation that only computes over memory (not declared
+        ``waits``): the server may run it on its event loop instead of a request thread."""
+        return name in self.handlers and name not in self.waiting
 
     def call(self, name: str, ctx: Any, members: dict[str, Any]) -> dict[str, Any]:
         handler = self.handlers[name]

@@ -38,6 +38,8 @@ log = logging.getLogger("ecr_emulator.awsjson")
 #: default limit on a request body: room for UploadLayerPart's 20 MiB part in base64 (27 MiB)
 #: and for PutImage's 4 MiB manifest however its JSON string escapes it
 MAX_BODY = 32 << 20
+#: the largest body of a call the server may run on its event loop (parsing it is quick)
+QUICK_BODY = 64 << 10
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
 ContextFactory = Callable[[Request, Service], Any]
 
@@ -111,6 +113,18 @@ class AwsJsonProtocol:
         Judged on the WSGI environ, so a registry request costs no werkzeug ``Request``."""
         return environ.get("REQUEST_METHOD") == "POST" and (
             not environ.get("PATH_INFO", "").lstrip("/") or "HTTP_X_AMZ_TARGET" in environ)
+
+    def quick(self, environ) -> bool:
+        """Whether this request is a call the server may run on its event loop: an operation
+        that only computes over memory (:meth:`OperationRegistry.quick`), with a small body."""
+        if not self.handles(environ):
+            return False
+        declared = environ.get("CONTENT_LENGTH", "")
+        if not declared.isdigit() or int(declared) > QUICK_BODY:
+            return False
+        prefix, _, name = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")
+        _, registry = self._by_prefix.get(prefix, (None, None))
+        return registry is not None and registry.quick(name)
 
     def __call__(self, request: Request):
         """The answer to ``request`` as a WSGI application (a plain one: a werkzeug

@@ -116,7 +116,11 @@ class RequestContext:
     @contextmanager
     def unlocked(self):
         """Release ``Backend.lock`` (held once by the handler) around network work, such as
-        asking a pull-through upstream; state must be looked up again afterwards."""
+        asking a pull-through upstream; state must be looked up again afterwards. Only a
+        handler declared ``waits=True`` may: another holds the lock twice (the server's event
+        loop took it to run the call inline), and waiting with it held would stall the loop."""
+        if self.backend.lock.depth != 1:
+            raise RuntimeError("ctx.unlocked() in a handler not declared waits=True")
         self.backend.lock.release()
         try:
             yield

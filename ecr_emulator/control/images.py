@@ -175,7 +175,7 @@ def _pull_through(ctx, state, name: str, image_ids: list[dict]) -> dict[tuple, t
     return failures
 
 
-@ecr("BatchGetImage")
+@ecr("BatchGetImage", waits=True)
 def batch_get_image(ctx, repository_name, image_ids, registry_id=None, accepted_media_types=None):
     state = ctx.registry_state(registry_id)
     ctx.check_access(state, repository_name, "BatchGetImage")

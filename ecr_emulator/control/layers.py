@@ -96,7 +96,7 @@ def initiate_layer_upload(ctx, repository_name, registry_id=None):
     return {"uploadId": session.id, "partSize": PART_SIZE}
 
 
-@both("UploadLayerPart")
+@both("UploadLayerPart", waits=True)
 def upload_layer_part(ctx, repository_name, upload_id, part_first_byte, part_last_byte, layer_part_blob,
                       registry_id=None):
     """Append one part. Parts must follow each other exactly: ``partFirstByte`` is the number
@@ -131,7 +131,7 @@ def upload_layer_part(ctx, repository_name, upload_id, part_first_byte, part_las
             "lastByteReceived": last}
 
 
-@both("CompleteLayerUpload")
+@both("CompleteLayerUpload", waits=True)
 def complete_layer_upload(ctx, repository_name, upload_id, layer_digests, registry_id=None):
     repo = repository(ctx, repository_name, registry_id, "CompleteLayerUpload")
     session = _session(ctx, repo, upload_id)
@@ -168,7 +168,7 @@ def _pull_through(ctx, repo: Repository, digest: str) -> None:
                 raise UnableToGetUpstreamLayerException(error.message) from None
 
 
-@ecr("GetDownloadUrlForLayer")
+@ecr("GetDownloadUrlForLayer", waits=True)
 def get_download_url_for_layer(ctx, repository_name, layer_digest, registry_id=None):
     """A pre-signed URL (S3's form, valid one hour, on the download listener: ``identity/presigned.py``)
     for a layer of an image.

@@ -191,7 +191,7 @@ def delete_pull_through_cache_rule(ctx, ecr_repository_prefix, registry_id=None)
     return rule_view(rule, state.account, updated=False)
 
 
-@ecr("ValidatePullThroughCacheRule")
+@ecr("ValidatePullThroughCacheRule", waits=True)
 def validate_pull_through_cache_rule(ctx, ecr_repository_prefix, registry_id=None):
     """Reads the secret and authenticates to the upstream (with the lock released meanwhile)."""
     state = ctx.registry(registry_id, "ValidatePullThroughCacheRule")

@@ -166,6 +166,9 @@ class Faults:
             self._rules.append(rule)
         return rule
 
+    def active(self) -> bool:
+        return bool(self._rules)
+
     def list(self) -> list[dict]:
         with self._lock:
             return [rule.as_dict() for rule in self._rules]
@@ -289,6 +292,7 @@ def _cut(chunks, limit: int):
 def install(emulator_) -> None:
     faults = emulator_.faults = Faults()
     emulator_.protocol.interceptors.append(faults.intercept)
+    emulator_.inline_vetoes.append(faults.active)  # a rule may delay a call: never on the loop
     emulator_.wrap(lambda app: faults.middleware(app, emulator_))
     emulator_.backend.events.subscribe(StateReset, lambda _event: faults.clear())
 

@@ -278,10 +278,18 @@ class Connection(asyncio.BufferedProtocol):
         environ = self._environ
         environ["wsgi.input"] = body.reader() if body is not None else io.BytesIO()
         environ["ecr_emulator.body"] = body
+        lock = self.server.inline_lock(environ) if body is None or body.in_memory else None
+        if lock is not None:
+            try:
+                self._work(environ, body, self._request, keep_alive, inline=True)
+            finally:
+                lock.release()
+            return
         self.server.submit(self._work, environ, body, self._request, keep_alive)
 
-    def _work(self, environ, body, request, keep_alive) -> None:
-        """On a request thread: run the application, then hand the answer to the loop."""
+    def _work(self, environ, body, request, keep_alive, inline: bool = False) -> None:
+        """On a request thread (or, ``inline``, on the loop for a quick in-memory call the app
+        offered a free lock for): run the application, then hand the answer to the loop."""
         try:
             answer = run_app(self.server.app, environ, request, keep_alive, self.server.date())
         finally:
@@ -294,8 +302,11 @@ class Connection(asyncio.BufferedProtocol):
                 self.server.log_access(self, request, answer)
                 return
         loop.call_soon_threadsafe(self._answer, answer, request)
-        if answer.iterable is not None:
-            self._stream(answer, loop)
+        if answer.iterable is not None:  # waits for the loop to take each piece: never on it
+            if inline:
+                self.server.submit(self._stream, answer, loop)
+            else:
+                self._stream(answer, loop)
 
     def _finish_here(self, answer: Answer) -> bool:
         """On the request thread, once its whole answer is in the socket: make the connection

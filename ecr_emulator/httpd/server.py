@@ -62,6 +62,7 @@ class Server:
         self._probe_logged = False
         self._listeners: list = []
         self._body_limit = getattr(app, "body_limit", None)
+        self._inline_lock = getattr(app, "inline_lock", None)
 
     # -- what connections ask ---------------------------------------------------------------
     def spool_dir(self) -> str | None:
@@ -69,6 +70,15 @@ class Server:
 
     def body_limit(self, environ) -> int | None:
         return self._body_limit(environ) if self._body_limit is not None else None
+
+    def inline_lock(self, environ):
+        """The lock to hold while running this request on the loop, taken without waiting;
+        None when the app does not offer one for it (``app.inline_lock(environ)``: a quick
+        in-memory call) or someone else holds it: then the request goes to a thread."""
+        lock = self._inline_lock(environ) if self._inline_lock is not None else None
+        if lock is not None and lock.acquire(blocking=False):
+            return lock
+        return None
 
     def submit(self, fn, *args) -> None:
         """Run ``fn(*args)`` on a request thread (a plain queue: no future, no lock per call)."""

@@ -29,6 +29,11 @@ class CountingLock:
             self.releases += 1
         self._lock.release()
 
+    @property
+    def depth(self) -> int:
+        """How many times the owning thread holds the lock (meaningful to that thread only)."""
+        return self._depth
+
     def __enter__(self) -> bool:
         return self.acquire()
 

@@ -93,7 +93,9 @@ def test_serve_announces_and_stops_on_signal(serve, server, signum):
 
 def test_port_from_environment(serve):
     port = free_port()
-    served = serve("--no-access-log", env={"ECR_EMULATOR_PORT": str(port), "ECR_EMULATOR_HOST": "127.0.0.1"})
+    # the public and download listeners default to the next ports, which nobody reserved
+    served = serve("--no-access-log", env={"ECR_EMULATOR_PORT": str(port), "ECR_EMULATOR_HOST": "127.0.0.1",
+                                           "ECR_EMULATOR_PUBLIC_PORT": "0", "ECR_EMULATOR_DOWNLOAD_PORT": "0"})
     match = served.wait_for_announce()
     assert int(match.group(2)) == port
     assert requests.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=10).status_code == 200

@@ -3,6 +3,8 @@ boto3's retry modes react as against AWS, and registry faults a plain HTTP clien
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import requests
 from botocore.config import Config
@@ -76,6 +78,25 @@ def test_probability_zero_never_fires_and_a_service_filter_is_kept(url, ecr_faul
 def test_latency_delays_and_then_answers(url, ecr_faults):
     ecr_faults.add(operation="DescribeRegistry", latencyMs=50, count=1)
     assert client(url).describe_registry()["ResponseMetadata"]["RetryAttempts"] == 0
+    assert ecr_faults.list()[0]["hits"] == 1
+
+
+def test_a_delayed_call_delays_nobody_else(url, ecr_faults):
+    """Quick calls run on the server's event loop; a latency rule must move them off it, or
+    the delay would hold every other client."""
+    ecr_faults.add(operation="DescribeRegistry", latencyMs=3000, count=1)
+    done = threading.Event()
+    delayed = threading.Thread(target=lambda: (client(url).describe_registry(), done.set()))
+    delayed.start()
+    answered = 0
+    for _ in range(100):  # bounded: the delayed call ends after 3 s
+        if done.is_set():
+            break
+        assert requests.get(f"{url}/_emulator/health", timeout=2).status_code == 200
+        answered += 1
+        done.wait(0.2)
+    delayed.join(30)
+    assert done.is_set() and answered >= 2
     assert ecr_faults.list()[0]["hits"] == 1
 
 

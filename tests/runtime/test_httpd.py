@@ -218,3 +218,52 @@ def test_file_answers_watch_the_kernels_send_queue(tmp_path):
                     if not stalled.recv(1 << 20):
                         break
             assert _read(slow, rounds=2, pause=0) > 0  # the slow one still goes on
+
+
+class InlineApp:
+    """Offers ``lock`` for requests to ``/quick`` (as the emulator does for in-memory control-plane
+    calls) and answers with the name of the thread that ran it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.asked = threading.Event()  # the server has a /quick request in hand
+
+    def inline_lock(self, environ):
+        if environ["PATH_INFO"] != "/quick":
+            return None
+        self.asked.set()
+        return self.lock
+
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"] == "/quick":
+            with self.lock:  # what a handler does: it takes the lock itself, too
+                pass
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [threading.current_thread().name.encode()]
+
+
+def test_a_quick_call_runs_on_the_loop_when_its_lock_is_free():
+    app = InlineApp()
+    with serving(app) as url, requests.Session() as session:
+        loop_thread = session.get(url + "/quick", timeout=30).text
+        other = session.get(url + "/other", timeout=30).text
+        assert session.get(url + "/quick", timeout=30).text == loop_thread
+    assert loop_thread != other  # /other went to a request thread, /quick did not
+
+
+def test_a_quick_call_whose_lock_is_held_waits_on_a_thread_and_delays_nobody():
+    app = InlineApp()
+    with serving(app) as url:
+        app.lock.acquire()  # a background task holds the lock
+        try:
+            answers: list = []
+            waiting = threading.Thread(target=lambda: answers.append(requests.get(url + "/quick", timeout=60)))
+            waiting.start()
+            assert app.asked.wait(30)
+            # the loop did not block on the lock: other requests are answered meanwhile
+            assert requests.get(url + "/other", timeout=10).status_code == 200
+            assert waiting.is_alive() and not answers
+        finally:
+            app.lock.release()
+        waiting.join(60)
+        assert answers and answers[0].status_code == 200
