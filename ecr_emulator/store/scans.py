@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
+from ..identity.conditions import wildcard
 from .wireshape import WireShape
 
 BASIC = "BASIC"
@@ -126,11 +127,9 @@ def applied_frequency(config: ScanningConfiguration, repo) -> tuple[str, list[di
     a CONTINUOUS_SCAN and a SCAN_ON_PUSH rule apply, continuous wins (ENHANCED). With BASIC
     scanning the repository's own (deprecated) ``scanOnPush`` flag also turns scan on push on.
     """
-    from .model import _wildcard
-
     matched: dict[str, list[dict]] = {}
     for rule in config.rules:
-        filters = [f for f in rule.get("repositoryFilters", ()) if _wildcard(f["filter"]).fullmatch(repo.name)]
+        filters = [f for f in rule.get("repositoryFilters", ()) if wildcard(f["filter"], any_char=False).fullmatch(repo.name)]
         if filters:
             matched.setdefault(rule["scanFrequency"], []).extend(filters)
     for frequency in (CONTINUOUS_SCAN, SCAN_ON_PUSH):
