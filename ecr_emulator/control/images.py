@@ -22,7 +22,8 @@ from ..errors import (
 from ..features.scanning.shapes import image_scan_fields
 from ..store import PUBLIC, Image, Repository, archive, listing
 from ..store import image_door as store
-from ..store.pull_through import UpstreamError, import_actions, rule_for
+from ..store.pull_through import UpstreamError
+from ..store.upstreams import import_actions, rule_for
 from .pagination import paginate
 from .tables import both, ecr, ecr_public
 from .validation import invalid

@@ -1,7 +1,7 @@
 """Image scanning: the registry's scanning configuration, per-repository scanning
 configuration, StartImageScan and DescribeImageScanFindings.
 
-Scans themselves run in ``features/scanning`` (started through ``store.scans.start_scan``,
+Scans themselves run in ``features/scanning`` (started through ``store.image_door.start_scan``,
 which both StartImageScan and scan on push use); these handlers only record and report.
 """
 
@@ -20,7 +20,7 @@ from ..errors import (
     describe_image_id,
 )
 from ..features.scanning.shapes import basic_finding, enhanced_finding, ordered, scan_status, severity_counts
-from ..store import archive, scans
+from ..store import archive, image_door, scans
 from ..store.events import ScanningConfigured
 from .images import image_id_failure, resolve
 from .pagination import paginate
@@ -128,7 +128,7 @@ def start_image_scan(ctx, repository_name, image_id, registry_id=None):
         # when calling the StartImageScan operation: The scan quota per image has been exceeded.
         # Wait and try again.", quoted in public scan-automation scripts)
         raise LimitExceededException("The scan quota per image has been exceeded. Wait and try again.")
-    scan = scans.start_scan(ctx.backend, repo, image, scan_type=scans.BASIC, frequency=scans.MANUAL)
+    scan = image_door.start_scan(ctx.backend, repo, image, scan_type=scans.BASIC, frequency=scans.MANUAL)
     return {"registryId": repo.account, "repositoryName": repo.name, "imageId": _image_id(image, image_id),
             "imageScanStatus": scan_status(scan)}
 

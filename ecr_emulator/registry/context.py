@@ -26,8 +26,9 @@ from ..identity import iam
 from ..identity.identity_policies import request_facts
 from ..identity.tokens import InvalidToken, TokenClaims
 from ..store import PRIVATE, Backend, RegistryState, Repository
-from ..store.pull_through import UpstreamError, import_actions
+from ..store.pull_through import UpstreamError
 from ..store.repositories import create_on_push
+from ..store.upstreams import import_actions
 from .oci_errors import RegistryError, from_upstream
 
 ECR_HOST = re.compile(

@@ -21,8 +21,8 @@ from .clock import Clock
 from .events import Events, ImageDeleted, ImagePushed, StateReset, TagRemoved
 from .locking import CountingLock
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
-from .pull_through import Upstreams
 from .tasks import Tasks
+from .upstreams import Upstreams
 
 #: ECR Public lives in one region.
 PUBLIC_REGION = "us-east-1"

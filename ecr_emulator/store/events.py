@@ -55,7 +55,7 @@ class TagRemoved:
 
 @dataclass(frozen=True)
 class ScanStarted:
-    """A scan of ``image`` was recorded (``store.scans.start_scan``: on push or StartImageScan);
+    """A scan of ``image`` was recorded (``store.image_door.start_scan``: on push or StartImageScan);
     the scanner runs it."""
 
     repo: Repository

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from ..addressing.partitions import arn
 from ..identity.conditions import wildcard
 from .backfills import ReplicationBackfill
+from .pull_through import PullThroughRule
 from .scans import CannedScan, ImageScan, ScanningConfiguration
+from .templates import CreationTemplate
 from .wireshape import WireShape
-
-if TYPE_CHECKING:  # they import this module; the snapshot schema resolves these names itself
-    from .pull_through import PullThroughRule
-    from .templates import CreationTemplate
 
 PRIVATE = "private"
 PUBLIC = "public"

@@ -143,18 +143,3 @@ def applied_frequency(config: ScanningConfiguration, repo) -> tuple[str, list[di
 def is_scannable(image) -> bool:
     """A container image (not an index, not a signature or other artifact)."""
     return not image.children and image.artifact_media_type in IMAGE_CONFIG_TYPES
-
-
-def start_scan(backend, repo, image, *, scan_type: str, frequency: str = "") -> ImageScan:
-    """Record a new scan of ``image`` (IN_PROGRESS, or PENDING for ENHANCED) and tell the
-    scanner (``ScanStarted``). Call with ``Backend.lock`` held."""
-    import uuid
-
-    from .events import ScanStarted
-
-    scan = ImageScan(id=str(uuid.uuid4()), scan_type=scan_type,
-                     status=PENDING if scan_type == ENHANCED else IN_PROGRESS,
-                     started_at=backend.clock.now(), frequency=frequency)
-    image.scan = scan
-    backend.events.emit(ScanStarted(repo, image, scan))
-    return scan

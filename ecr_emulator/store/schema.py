@@ -27,7 +27,7 @@ from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 from .codec import CodecError
 from .wireshape import WireShape
 
-#: modules whose dataclasses a snapshot may hold (names the model only imports for type checking)
+#: modules whose dataclasses a snapshot may hold (their names resolve the type hints)
 MODULES = ("ecr_emulator.store.model", "ecr_emulator.store.scans", "ecr_emulator.store.backfills",
            "ecr_emulator.store.templates", "ecr_emulator.store.pull_through", "ecr_emulator.store.snapshot")
 _BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"

@@ -22,8 +22,9 @@ from ...store.digests import sha256_digest
 from ...store.events import PullThroughSynced
 from ...store.image_door import link_blob, linked_blob
 from ...store.manifests import parse_manifest
-from ...store.pull_through import PullThroughRule, UpstreamError, Upstreams, rule_for, tag_is_fresh
+from ...store.pull_through import PullThroughRule, UpstreamError
 from ...store.repositories import PULL_THROUGH_CACHE, create_for_ecr
+from ...store.upstreams import Upstreams, rule_for, tag_is_fresh
 from .client import Upstream
 
 
