@@ -12,7 +12,6 @@ from datetime import timedelta
 from ..errors import (
     ImageArchivedException,
     ImageNotFoundException,
-    InvalidParameterException,
     LimitExceededException,
     ScanNotFoundException,
     UnsupportedImageTypeException,
@@ -22,10 +21,10 @@ from ..errors import (
 from ..features.scanning.shapes import basic_finding, enhanced_finding, ordered, scan_status, severity_counts
 from ..store import archive, image_door, scans
 from ..store.events import ScanningConfigured
-from .images import image_id_failure, resolve
+from .images import resolve
 from .pagination import paginate
 from .tables import ecr
-from .validation import invalid
+from .validation import check_image_id, invalid
 
 #: one BASIC scan per image per 24 hours, the on-push scan included
 SCAN_INTERVAL = timedelta(hours=24)
@@ -89,9 +88,7 @@ def batch_get_repository_scanning_configuration(ctx, repository_names):
 
 
 def _image(ctx, repo, image_id: dict):
-    problem = image_id_failure(image_id)
-    if problem is not None:
-        raise InvalidParameterException(f"Invalid parameter at 'imageId' failed to satisfy constraint: '{problem[1]}'")
+    check_image_id(image_id)
     image, problem = resolve(repo, image_id)
     if image is None:
         raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)
