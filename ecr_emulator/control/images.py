@@ -19,7 +19,7 @@ from ..errors import (
     UnableToGetUpstreamImageException,
 )
 from ..features.scanning.shapes import image_scan_fields
-from ..store import PUBLIC, Image, Repository, archive, listing
+from ..store import PUBLIC, Door, Image, Repository, archive, listing
 from ..store import image_door as store
 from ..store.pull_through import UpstreamError
 from ..store.upstreams import import_actions, rule_for
@@ -120,7 +120,7 @@ def put_image(ctx, repository_name, image_manifest, registry_id=None, image_mani
     if image_tag is not None:
         check_image_tag(image_tag)
     image = ctx.backend.put_image(
-        repo, image_manifest.encode("utf-8"), door="api", media_type=image_manifest_media_type,
+        repo, image_manifest.encode("utf-8"), door=Door.API, media_type=image_manifest_media_type,
         tag=image_tag, digest=image_digest, now=ctx.now,
     )
     image_id = {"imageDigest": image.digest}

@@ -4,7 +4,7 @@ A miss on ``<prefix>/<path>`` (manifest by tag or digest, or a blob) under a pul
 cache rule downloads from the rule's upstream -- the manifest, an index's child manifests
 and every blob they reference -- then, under the lock, creates the repository through
 ``create_for_ecr(..., PULL_THROUGH_CACHE)`` (creation templates apply) and stores the images
-through ``Backend.put_image(..., door="pull-through")``. A tag is asked again at most once per
+through ``Backend.put_image(..., door=Door.PULL_THROUGH)``. A tag is asked again at most once per
 24 h of the emulator's clock (ECR's rule); an upstream that fails while a copy is cached leaves
 the cached copy in service. Network work never holds ``Backend.lock``.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from ...errors import AwsError, ImageAlreadyExistsException, ImageTagAlreadyExistsException
 from ...identity import upstream_credentials
-from ...store import RegistryState, Repository
+from ...store import Door, RegistryState, Repository
 from ...store.blobs import DigestMismatch, Staged, StorageFull
 from ...store.digests import sha256_digest
 from ...store.events import PullThroughSynced
@@ -164,7 +164,7 @@ def _served_locally(repo: Repository, tag: str | None, digest: str | None, now) 
 
 def _put(backend, repo: Repository, manifest: _Manifest, tag: str | None, now) -> None:
     try:
-        backend.put_image(repo, manifest.data, door="pull-through", media_type=manifest.media_type or None,
+        backend.put_image(repo, manifest.data, door=Door.PULL_THROUGH, media_type=manifest.media_type or None,
                           tag=tag, digest=manifest.digest, now=now)
     except ImageAlreadyExistsException:
         pass
