@@ -14,6 +14,7 @@ from flask import Flask, abort, make_response
 from werkzeug.wrappers import Request
 
 from .addressing.ecr_public import is_public_registry_host, public_host
+from .addressing.partitions import parse_ecr_host
 from .awsjson import AwsJsonProtocol, caller_from_headers, load_service
 from .awsjson.identity import require_region
 from .awsjson.signatures import SignatureVerifier, load_credentials
@@ -25,7 +26,6 @@ from .identity.identity_policies import load_identities, request_facts
 from .identity.tokens import TokenSigner
 from .registry import downloads
 from .registry import register as register_registry
-from .registry.context import ECR_HOST
 from .runtime.admin import register as register_admin
 from .settings import Settings
 from .store import Backend
@@ -160,7 +160,7 @@ class Emulator:
         host = environ.get("HTTP_HOST", "")
         if is_public_registry_host(host):
             return True
-        if ECR_HOST.match(host.lower()):
+        if parse_ecr_host(host) is not None:
             return False
         return environ.get("SERVER_PORT") in self.public_ports
 

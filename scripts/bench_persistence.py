@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from ecr_emulator.app import create_app  # noqa: E402
 from ecr_emulator.features.persistence import saver_of  # noqa: E402
 from ecr_emulator.settings import Settings  # noqa: E402
-from ecr_emulator.store import repositories, tarball  # noqa: E402
+from ecr_emulator.store import Door, repositories, tarball  # noqa: E402
 from ecr_emulator.store.image_door import complete_upload  # noqa: E402
 from ecr_emulator.testing.synthetic import make_image  # noqa: E402
 
@@ -38,7 +38,7 @@ def seed(app, images: int, repos: int) -> None:
             session.append(data)
             complete_upload(backend, repo, session, digest)
         with backend.lock:
-            backend.put_image(repo, image.manifest, door="api", tag=f"v{i}")
+            backend.put_image(repo, image.manifest, door=Door.API, tag=f"v{i}")
 
 
 def main() -> None:

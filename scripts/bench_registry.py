@@ -53,6 +53,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from ecr_emulator.store.digests import sha256_digest  # noqa: E402
 from ecr_emulator.testing import ServerProcess, checked_client, stop_process  # noqa: E402
 
 MIB = 1 << 20
@@ -78,7 +79,7 @@ def build_layout(root: str, size: int) -> dict:
     tar_bytes = raw.getvalue()
     del payload, raw
     layer = gzip.compress(tar_bytes, compresslevel=0, mtime=0)
-    diff_id = "sha256:" + hashlib.sha256(tar_bytes).hexdigest()
+    diff_id = sha256_digest(tar_bytes)
     del tar_bytes
 
     def put(data: bytes) -> str:
@@ -103,7 +104,7 @@ def build_layout(root: str, size: int) -> dict:
         json.dump({"schemaVersion": 2, "manifests": [{
             "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
             "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": "bench"}}]}, f)
-    return {"layer": layer, "layer_digest": "sha256:" + hashlib.sha256(layer).hexdigest(),
+    return {"layer": layer, "layer_digest": sha256_digest(layer),
             "manifest_digest": manifest_digest}
 
 

@@ -34,7 +34,6 @@ usage: python scripts/soak.py [--seconds 180] [--workers 6] [--stalled 20] [--gr
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -50,6 +49,7 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from ecr_emulator.store.digests import sha256_digest  # noqa: E402
 from ecr_emulator.testing import ServerProcess, checked_client  # noqa: E402
 
 MIB = 1 << 20
@@ -64,10 +64,6 @@ CHURN_WEIGHTS = {"churn": 1}
 #: how close to its start RSS must come back after the workload (``--defaults``)
 SETTLED_WITHIN = 250 * MIB
 MAX_IMAGES = 200  # images kept at most: past it, deletes outweigh pushes
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 class Soak:
@@ -108,7 +104,7 @@ class Soak:
         """Upload the blobs (skipping those a HEAD finds, when ``check_first``) and put the manifest
         under ``reference`` (its own digest when None); returns the manifest's digest."""
         for blob in (config, *layers):
-            digest = sha256(blob)
+            digest = sha256_digest(blob)
             if check_first and session.head(f"{self.url}/v2/{repo}/blobs/{digest}", timeout=TIMEOUT).status_code == 200:
                 continue
             response = session.post(f"{self.url}/v2/{repo}/blobs/uploads/", params={"digest": digest}, data=blob,
@@ -118,13 +114,13 @@ class Soak:
                 self.bytes_pushed += len(blob)
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
-            "layers": [{"mediaType": OCI_LAYER, "digest": sha256(b), "size": len(b)} for b in layers],
+            "config": {"mediaType": OCI_CONFIG, "digest": sha256_digest(config), "size": len(config)},
+            "layers": [{"mediaType": OCI_LAYER, "digest": sha256_digest(b), "size": len(b)} for b in layers],
         }).encode()
-        response = session.put(f"{self.url}/v2/{repo}/manifests/{reference or sha256(manifest)}", data=manifest,
+        response = session.put(f"{self.url}/v2/{repo}/manifests/{reference or sha256_digest(manifest)}", data=manifest,
                                headers={"Content-Type": OCI_MANIFEST}, timeout=TIMEOUT)
         assert response.status_code == 201, (response.status_code, response.text[:200])
-        return sha256(manifest)
+        return sha256_digest(manifest)
 
     def push(self, rng, session, ecr) -> None:
         repo = rng.choice(REPOS)
@@ -156,13 +152,13 @@ class Soak:
                                headers={"Accept": OCI_MANIFEST}, timeout=TIMEOUT)
         if response.status_code == 404 and not self.still_there(image):
             return  # deleted by another worker meanwhile
-        assert response.status_code == 200 and sha256(response.content) == image["digest"], response.status_code
+        assert response.status_code == 200 and sha256_digest(response.content) == image["digest"], response.status_code
         doc = json.loads(response.content)
         for descriptor in [doc["config"], *doc["layers"]]:
             blob = session.get(f"{self.url}/v2/{image['repo']}/blobs/{descriptor['digest']}", timeout=TIMEOUT)
             if blob.status_code == 404 and not self.still_there(image):
                 return
-            assert blob.status_code == 200 and sha256(blob.content) == descriptor["digest"], blob.status_code
+            assert blob.status_code == 200 and sha256_digest(blob.content) == descriptor["digest"], blob.status_code
             with self.lock:
                 self.bytes_pulled += len(blob.content)
 

@@ -3,7 +3,8 @@
 One source, botocore's own partition data (``botocore/data/partitions.json``, the file its
 endpoint rules resolve host names with), so a region AWS adds reaches the emulator with a
 botocore upgrade instead of an edit here. Every ARN the emulator builds goes through
-:func:`arn`, and every ECR host name through :func:`ecr_host`: ``cn-north-1`` answers
+:func:`arn`, and every ECR host name through :func:`ecr_host` (and is recognised by
+:func:`parse_ecr_host`, the one pattern of registry hosts): ``cn-north-1`` answers
 ``arn:aws-cn:...`` and ``<account>.dkr.ecr.cn-north-1.amazonaws.com.cn``, ``us-gov-west-1``
 ``arn:aws-us-gov:...`` under ``amazonaws.com``.
 """
@@ -79,6 +80,22 @@ def dns_suffix(region: str) -> str:
 def ecr_host(account: str, region: str, *, fips: bool = False) -> str:
     """The private registry's host name: ``<account>.dkr.ecr[-fips].<region>.<dns suffix>``."""
     return f"{account}.dkr.ecr{'-fips' if fips else ''}.{region}.{dns_suffix(region)}"
+
+
+#: a private registry's host name, as :func:`ecr_host` builds it (any region's, under
+#: ``amazonaws.com`` or ``amazonaws.com.cn``, FIPS or not); ``account`` and ``region`` groups
+_ECR_HOST_NAME = r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+#: the bare name (a URL's host name, a ``Host`` header's name part)
+ECR_HOST_NAME = re.compile(f"^{_ECR_HOST_NAME}\\Z")
+#: the name with an optional ``:port`` (a ``Host`` header, a registry address)
+ECR_HOST = re.compile(f"^{_ECR_HOST_NAME}(?::[0-9]+)?\\Z")
+
+
+def parse_ecr_host(host: str) -> tuple[str, str] | None:
+    """``(account, region)`` of an ECR registry host (``<account>.dkr.ecr.<region>.amazonaws.com``,
+    ``.amazonaws.com.cn``, ``ecr-fips``, with or without ``:port``, any case), else None."""
+    match = ECR_HOST.match(host.lower())
+    return (match["account"], match["region"]) if match else None
 
 
 def ecr_host_names(region: str) -> list[str]:

@@ -1,9 +1,11 @@
-"""Who is calling: account and region taken from the request's SigV4 signature.
+"""Who is calling: account and region taken from the request's SigV4 ``Authorization`` header.
 
-The emulator does not verify signatures. The region comes from the credential scope
+This module reads the header and does not check the signature itself: by default no signature
+is checked at all. The region comes from the credential scope
 (``Credential=AKID/20250101/<region>/<service>/aws4_request``); the account is the access
 key id when it is 12 digits, so a test suite can act as several accounts by choosing
-access keys ``111111111111``, ``222222222222``...
+access keys ``111111111111``, ``222222222222``... With ``--credentials-file``, signatures are
+verified (``signatures.py``), and the verified access key's entry names the account instead.
 """
 
 from __future__ import annotations

@@ -14,30 +14,23 @@ from ..addressing.ecr_public import account_of, is_alias
 from ..awsjson import load_service
 from ..errors import (
     ImageNotFoundException,
-    InvalidParameterException,
     RegistryNotFoundException,
     RepositoryNotFoundException,
     UnableToGetUpstreamImageException,
 )
 from ..features.scanning.shapes import image_scan_fields
-from ..store import PUBLIC, Image, Repository, archive, listing
+from ..store import PUBLIC, Door, Image, Repository, archive, listing
 from ..store import image_door as store
-from ..store.pull_through import UpstreamError, import_actions, rule_for
+from ..store.pull_through import UpstreamError
+from ..store.upstreams import import_actions, rule_for
 from .pagination import paginate
 from .tables import both, ecr, ecr_public
-from .validation import invalid
+from .validation import DIGEST_PATTERN, check_image_id, check_image_tag, image_id_failure, invalid
 
-#: what ECR accepts as an image digest in an ImageIdentifier (its failure reason quotes it)
-DIGEST_PATTERN = "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"
 _DIGEST = re.compile(DIGEST_PATTERN)
-#: the docker tag grammar (ECR's model only bounds the length, 1-300)
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 
 NOT_FOUND = "Requested image not found"
-MISSING_DIGEST_AND_TAG = "Invalid request parameters: both tag and digest cannot be null"
-INVALID_DIGEST = f"Invalid request parameters: image digest should satisfy the regex '{DIGEST_PATTERN}'"
-INVALID_TAG = "Invalid request parameters: image tag should satisfy the regex '[A-Za-z0-9_][A-Za-z0-9_.-]*'"
 TAG_DOES_NOT_MATCH = "Invalid request parameters: given tag does not map to the given digest"
 
 
@@ -63,18 +56,6 @@ def _unknown_alias(ctx, alias: str, name: str, action: str) -> Exception:
     if operation is not None and any(e.name == "RegistryNotFoundException" for e in operation.error_shapes):
         return RegistryNotFoundException(f"The registry with alias '{alias}' does not exist.")
     return RepositoryNotFoundException.named(name, alias)
-
-
-def image_id_failure(image_id: dict) -> tuple[str, str] | None:
-    """``(failureCode, failureReason)`` for an identifier that is malformed, else None."""
-    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
-    if digest is None and tag is None:
-        return "MissingDigestAndTag", MISSING_DIGEST_AND_TAG
-    if digest is not None and not _DIGEST.fullmatch(digest):
-        return "InvalidImageDigest", INVALID_DIGEST
-    if tag is not None and not _TAG.fullmatch(tag):
-        return "InvalidImageTag", INVALID_TAG
-    return None
 
 
 def resolve(repo: Repository, image_id: dict) -> tuple[Image | None, tuple[str, str] | None]:
@@ -136,10 +117,10 @@ def _scope(ctx, operation: str, repo: Repository) -> str:
 def put_image(ctx, repository_name, image_manifest, registry_id=None, image_manifest_media_type=None,
               image_tag=None, image_digest=None):
     repo = repository(ctx, repository_name, registry_id, "PutImage")
-    if image_tag is not None and not _TAG.fullmatch(image_tag):
-        raise invalid("imageTag", f"must satisfy regular expression '{_TAG.pattern}'")
+    if image_tag is not None:
+        check_image_tag(image_tag)
     image = ctx.backend.put_image(
-        repo, image_manifest.encode("utf-8"), door="api", media_type=image_manifest_media_type,
+        repo, image_manifest.encode("utf-8"), door=Door.API, media_type=image_manifest_media_type,
         tag=image_tag, digest=image_digest, now=ctx.now,
     )
     image_id = {"imageDigest": image.digest}
@@ -267,10 +248,7 @@ def describe_images(ctx, repository_name, registry_id=None, image_ids=None, next
             raise invalid("imageIds", "imageIds cannot be specified together with nextToken or maxResults")
         found: dict[str, Image] = {}
         for image_id in image_ids:
-            problem = image_id_failure(image_id)
-            if problem is not None:
-                raise InvalidParameterException(
-                    f"Invalid parameter at 'imageIds' failed to satisfy constraint: '{problem[1]}'")
+            check_image_id(image_id)
             image, problem = resolve(repo, image_id)
             if image is None:
                 raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)

@@ -19,10 +19,10 @@ from ..lifecycle.plan import TRANSITION, plan
 from ..lifecycle.policy import parse
 from ..store import archive
 from ..store.model import LifecyclePreview
-from .images import image_id_failure, resolve
+from .images import resolve
 from .pagination import paginate
 from .tables import ecr
-from .validation import invalid
+from .validation import check_image_id, invalid
 
 #: ``lastEvaluatedAt`` before any evaluation: AWS answers it always, epoch 0 until the first run
 #: (the AWS CLI's own example of ``delete-lifecycle-policy`` shows ``"lastEvaluatedAt": 0.0``:
@@ -124,9 +124,7 @@ def get_lifecycle_policy_preview(ctx, repository_name, registry_id=None, image_i
     if image_ids:
         wanted = set()
         for image_id in image_ids:
-            problem = image_id_failure(image_id)
-            if problem is not None:
-                raise invalid("imageIds", problem[1])
+            check_image_id(image_id)
             image, _ = resolve(repo, image_id)
             digest = image.digest if image is not None else image_id.get("imageDigest")
             if digest is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..addressing.partitions import ECR_HOST_NAME
 from ..errors import (
     LimitExceededException,
     PullThroughCacheRuleAlreadyExistsException,
@@ -27,7 +28,6 @@ from .validation import invalid
 
 #: ECR's quota of pull-through cache rules per registry
 MAX_RULES = 50
-_ECR_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class UpstreamKind:
 
 
 KINDS = (
-    UpstreamKind("ecr", _ECR_HOST, "role"),
+    UpstreamKind("ecr", ECR_HOST_NAME, "role"),
     UpstreamKind("ecr-public", re.compile(r"^public\.ecr\.aws$"), "none"),
     UpstreamKind("quay", re.compile(r"^quay\.io$"), "none"),
     UpstreamKind("k8s", re.compile(r"^registry\.k8s\.io$"), "none"),
@@ -81,7 +81,7 @@ def _check_auth(ctx, kind: UpstreamKind, url: str, credential_arn, custom_role_a
         raise invalid("customRoleArn", "customRoleArn can only be specified for upstream registry ecr")
     if kind.auth == "role":
         check_role(ctx, custom_role_arn)
-        upstream_account = _ECR_HOST.match(url.lower())["account"]
+        upstream_account = ECR_HOST_NAME.match(url.lower())["account"]
         if upstream_account != ctx.caller.account and not custom_role_arn:
             raise invalid("customRoleArn", "customRoleArn is required for an ecr upstream registry in another "
                                            "account")

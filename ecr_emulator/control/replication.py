@@ -22,10 +22,10 @@ from ..errors import (
 from ..features.replication import start_backfill
 from ..store import backfills as bf
 from ..store.replication import configured
-from .images import image_id_failure, resolve
+from .images import resolve
 from .pagination import paginate
 from .tables import ecr
-from .validation import invalid
+from .validation import check_image_id, invalid
 
 MAX_RULES = 10
 MAX_DESTINATIONS = 25
@@ -88,9 +88,7 @@ def _rule(rule: dict) -> dict:
 @ecr("DescribeImageReplicationStatus")
 def describe_image_replication_status(ctx, repository_name, image_id, registry_id=None):
     repo = ctx.repository(repository_name, registry_id, "DescribeImageReplicationStatus")
-    problem = image_id_failure(image_id)
-    if problem is not None:
-        raise InvalidParameterException(problem[1])
+    check_image_id(image_id)
     image, problem = resolve(repo, image_id)
     if image is None:
         raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)

@@ -1,7 +1,7 @@
 """Image scanning: the registry's scanning configuration, per-repository scanning
 configuration, StartImageScan and DescribeImageScanFindings.
 
-Scans themselves run in ``features/scanning`` (started through ``store.scans.start_scan``,
+Scans themselves run in ``features/scanning`` (started through ``store.image_door.start_scan``,
 which both StartImageScan and scan on push use); these handlers only record and report.
 """
 
@@ -12,7 +12,6 @@ from datetime import timedelta
 from ..errors import (
     ImageArchivedException,
     ImageNotFoundException,
-    InvalidParameterException,
     LimitExceededException,
     ScanNotFoundException,
     UnsupportedImageTypeException,
@@ -20,12 +19,12 @@ from ..errors import (
     describe_image_id,
 )
 from ..features.scanning.shapes import basic_finding, enhanced_finding, ordered, scan_status, severity_counts
-from ..store import archive, scans
+from ..store import archive, image_door, scans
 from ..store.events import ScanningConfigured
-from .images import image_id_failure, resolve
+from .images import resolve
 from .pagination import paginate
 from .tables import ecr
-from .validation import invalid
+from .validation import check_image_id, invalid
 
 #: one BASIC scan per image per 24 hours, the on-push scan included
 SCAN_INTERVAL = timedelta(hours=24)
@@ -89,9 +88,7 @@ def batch_get_repository_scanning_configuration(ctx, repository_names):
 
 
 def _image(ctx, repo, image_id: dict):
-    problem = image_id_failure(image_id)
-    if problem is not None:
-        raise InvalidParameterException(f"Invalid parameter at 'imageId' failed to satisfy constraint: '{problem[1]}'")
+    check_image_id(image_id)
     image, problem = resolve(repo, image_id)
     if image is None:
         raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)
@@ -128,7 +125,7 @@ def start_image_scan(ctx, repository_name, image_id, registry_id=None):
         # when calling the StartImageScan operation: The scan quota per image has been exceeded.
         # Wait and try again.", quoted in public scan-automation scripts)
         raise LimitExceededException("The scan quota per image has been exceeded. Wait and try again.")
-    scan = scans.start_scan(ctx.backend, repo, image, scan_type=scans.BASIC, frequency=scans.MANUAL)
+    scan = image_door.start_scan(ctx.backend, repo, image, scan_type=scans.BASIC, frequency=scans.MANUAL)
     return {"registryId": repo.account, "repositoryName": repo.name, "imageId": _image_id(image, image_id),
             "imageScanStatus": scan_status(scan)}
 

@@ -5,9 +5,10 @@ The signing itself is the signing feature (``features/signing/``).
 
 from __future__ import annotations
 
-from ..errors import ImageNotFoundException, InvalidParameterException, SigningConfigurationNotFoundException
-from .images import image_id_failure, resolve
+from ..errors import ImageNotFoundException, SigningConfigurationNotFoundException
+from .images import resolve
 from .tables import ecr
+from .validation import check_image_id
 
 
 def _configuration(rules: list[dict]) -> dict:
@@ -53,9 +54,7 @@ def delete_signing_configuration(ctx):
 @ecr("DescribeImageSigningStatus")
 def describe_image_signing_status(ctx, repository_name, image_id, registry_id=None):
     repo = ctx.repository(repository_name, registry_id, "DescribeImageSigningStatus")
-    problem = image_id_failure(image_id)
-    if problem is not None:
-        raise InvalidParameterException(problem[1])
+    check_image_id(image_id)
     image, _ = resolve(repo, image_id)
     if image is None:
         raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)

@@ -12,20 +12,18 @@ from datetime import timedelta
 from ..errors import (
     ImageNotFoundException,
     ImageStorageClassUpdateNotSupportedException,
-    InvalidParameterException,
 )
 from ..store import archive
 from ..store.events import StorageClassChanged
-from .images import image_id_failure, resolve
+from .images import resolve
 from .tables import ecr
+from .validation import check_image_id
 
 
 @ecr("UpdateImageStorageClass")
 def update_image_storage_class(ctx, repository_name, image_id, target_storage_class, registry_id=None):
     repo = ctx.repository(repository_name, registry_id, "UpdateImageStorageClass")
-    problem = image_id_failure(image_id)
-    if problem is not None:
-        raise InvalidParameterException(f"Invalid parameter at 'imageId' failed to satisfy constraint: '{problem[1]}'")
+    check_image_id(image_id)
     image, _ = resolve(repo, image_id)
     if image is None:
         raise ImageNotFoundException.for_id(image_id, repo.name, repo.account)

@@ -2,13 +2,61 @@
 
 from __future__ import annotations
 
+import re
+
 from ..errors import InvalidParameterException, InvalidTagParameterException, TooManyTagsException
 
 MAX_TAGS = 50
 
+#: what ECR accepts as an image digest in an ImageIdentifier (its messages quote it)
+DIGEST_PATTERN = "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"
+_DIGEST = re.compile(DIGEST_PATTERN)
+#: the docker tag grammar (ECR's model only bounds the length, 1-300)
+TAG_PATTERN = "[A-Za-z0-9_][A-Za-z0-9_.-]*"
+_TAG = re.compile(TAG_PATTERN)
+
+#: the ``failureReason`` of a malformed identifier in the batch operations' ``failures``
+MISSING_DIGEST_AND_TAG = "Invalid request parameters: both tag and digest cannot be null"
+INVALID_DIGEST = f"Invalid request parameters: image digest should satisfy the regex '{DIGEST_PATTERN}'"
+INVALID_TAG = f"Invalid request parameters: image tag should satisfy the regex '{TAG_PATTERN}'"
+
 
 def invalid(member: str, rule: str) -> InvalidParameterException:
     return InvalidParameterException(f"Invalid parameter at '{member}' failed to satisfy constraint: '{rule}'")
+
+
+def image_id_failure(image_id: dict) -> tuple[str, str] | None:
+    """``(failureCode, failureReason)`` for an ImageIdentifier that is malformed, else None: what
+    the batch operations (BatchGetImage, BatchDeleteImage) list in ``failures``."""
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    if digest is None and tag is None:
+        return "MissingDigestAndTag", MISSING_DIGEST_AND_TAG
+    if digest is not None and not _DIGEST.fullmatch(digest):
+        return "InvalidImageDigest", INVALID_DIGEST
+    if tag is not None and not _TAG.fullmatch(tag):
+        return "InvalidImageTag", INVALID_TAG
+    return None
+
+
+def check_image_id(image_id: dict) -> None:
+    """Refuse a malformed ImageIdentifier where an operation answers with an error (DescribeImages,
+    StartImageScan, DescribeImageScanFindings, DescribeImageReplicationStatus,
+    DescribeImageSigningStatus, UpdateImageStorageClass, GetLifecyclePolicyPreview). A bad digest
+    gets ECR's text (prowler-cloud/prowler#603 for DescribeImageScanFindings,
+    pulumi/pulumi-aws#2466 for DescribeImages); the tag and missing-both texts follow its form."""
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    if digest is None and tag is None:
+        raise invalid("imageId", "both tag and digest cannot be null")
+    if digest is not None and not _DIGEST.fullmatch(digest):
+        raise invalid("imageDigest", f"must satisfy regular expression '{DIGEST_PATTERN}'")
+    if tag is not None:
+        check_image_tag(tag)
+
+
+def check_image_tag(tag: str) -> None:
+    """Refuse a tag outside the docker tag grammar (an ImageIdentifier's, PutImage's ``imageTag``)."""
+    if not _TAG.fullmatch(tag):
+        raise invalid("imageTag", f"must satisfy regular expression '{TAG_PATTERN}'")
 
 
 def check_mutability(mode: str, filters: list | None) -> list[dict[str, str]]:

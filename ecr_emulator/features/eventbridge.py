@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from flask import jsonify, request
 
 from ..runtime.admin import admin_route, bad_request, emulator
-from ..store import PRIVATE, ImageDeleted, ImagePushed, TagRemoved, scans
+from ..store import PRIVATE, Door, ImageDeleted, ImagePushed, TagRemoved, scans
 from ..store.events import (
     ImageReplicated,
     PullThroughSynced,
@@ -57,7 +57,7 @@ INSPECTOR_SCAN = "Inspector2 Scan"
 INSPECTOR_FINDING = "Inspector2 Finding"
 API_CALL = "AWS API Call via CloudTrail"
 #: the pushes that are image pushes to AWS (replicas and pull-through copies have events of their own)
-PUSH_DOORS = ("registry", "api")
+PUSH_DOORS = (Door.REGISTRY, Door.API)
 #: ECR's severities, in the order the scan event lists them
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 
@@ -199,7 +199,7 @@ class EcrEvents:
         self._image_action(repo, event.image.digest, "PUSH", event.tag)
 
     def on_delete(self, event: ImageDeleted) -> None:
-        if event.repo.kind != PRIVATE or event.door == "lifecycle":
+        if event.repo.kind != PRIVATE or event.door == Door.LIFECYCLE:
             return
         tags = event.image.tags or [None]
         for tag in tags:

@@ -17,7 +17,7 @@ from ..lifecycle.plan import EXPIRE, plan
 from ..lifecycle.policy import parse
 from ..runtime.admin import admin_route, emulator
 from ..store import archive
-from ..store.events import StorageClassChanged
+from ..store.events import Door, StorageClassChanged
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def apply(backend, repo, now) -> dict[str, list[str]]:
         if image is None:
             continue
         if decision.action == EXPIRE:
-            backend.delete_image(repo, image.digest, door="lifecycle")
+            backend.delete_image(repo, image.digest, door=Door.LIFECYCLE)
             done["expired"].append(image.digest)
         else:  # an image that went with an earlier one (a referrer, an index's manifest) is counted too
             if not archive.is_archived(image):

@@ -3,7 +3,7 @@ one hop, no chaining) is copied in the background to each destination of the reg
 matching replication rules, in another region and/or another account of this emulator.
 
 A copy links the source's blobs into the destination repository (the blob store is shared:
-no bytes are copied), then puts the manifests through ``Backend.put_image(door="replication")``:
+no bytes are copied), then puts the manifests through ``Backend.put_image(door=Door.REPLICATION)``:
 an index's children first, then the image with its tag, then its OCI referrers (signatures,
 SBOMs...), as ECR replicates them. Scan findings, policies and repository settings are not
 copied. A destination repository that does not exist is created through ``create_for_ecr``
@@ -31,7 +31,7 @@ import logging
 
 from ..errors import AwsError, ImageAlreadyExistsException
 from ..identity.iam import AccessRequest, Principal, authorized
-from ..store import PRIVATE, ImageDeleted, ImagePushed, TagRemoved
+from ..store import PRIVATE, Door, ImageDeleted, ImagePushed, TagRemoved
 from ..store import backfills as bf
 from ..store.events import ImageReplicated
 from ..store.image_door import link_blob, parents_of, referrers_of
@@ -62,7 +62,7 @@ def install(emulator) -> None:
 
 def _on_push(backend, event: ImagePushed) -> None:
     repo = event.repo
-    if event.door == "replication" or repo.kind != PRIVATE:
+    if event.door == Door.REPLICATION or repo.kind != PRIVATE:
         return
     state = backend.private(repo.account, repo.region)
     destinations = destinations_for(state.replication_rules, repo.name)
@@ -86,7 +86,7 @@ def _on_push(backend, event: ImagePushed) -> None:
 
 def _on_delete(backend, event, tag: str | None) -> None:
     repo = event.repo
-    if event.door == "replication" or repo.kind != PRIVATE:
+    if event.door == Door.REPLICATION or repo.kind != PRIVATE:
         return
     rules = [rule for rule in backend.private(repo.account, repo.region).replication_rules
              if (rule.get("deleteReplication") or {}).get("enabled")]
@@ -117,9 +117,9 @@ def _replicate_deletion(backend, source_account: str, name: str, digest: str, ta
         return
     if tag is not None:
         if target.tag_index.get(tag) == digest:
-            backend.remove_tag(target, tag, door="replication")
+            backend.remove_tag(target, tag, door=Door.REPLICATION)
     elif not parents_of(target, digest):
-        backend.delete_image(target, digest, door="replication")
+        backend.delete_image(target, digest, door=Door.REPLICATION)
 
 
 # -- one image to one destination ---------------------------------------------------------
@@ -189,7 +189,7 @@ def _copy(backend, source: Repository, target: Repository, image: Image, tag: st
     if tag is not None and target.tag_is_immutable(tag) and target.tag_index.get(tag) not in (None, image.digest):
         tag = None  # an immutable destination keeps its tag; the image arrives untagged
     try:
-        backend.put_image(target, image.manifest, door="replication", media_type=image.media_type, tag=tag,
+        backend.put_image(target, image.manifest, door=Door.REPLICATION, media_type=image.media_type, tag=tag,
                           now=backend.clock.now())
     except ImageAlreadyExistsException:
         pass  # already there (and tagged so)

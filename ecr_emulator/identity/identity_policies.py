@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 
 from ..awsjson.identity import principal_arn
-from .iam import operator_known
+from .conditions import operator_known
 
 _IDENTITY = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>[0-9]{12}):(?P<kind>role|user)/(?:[^/]+/)*(?P<name>[^/]+)$")
 _SESSION = re.compile(r"^arn:aws[a-z-]*:sts::(?P<account>[0-9]{12}):assumed-role/(?P<name>[^/]+)/[^/]+$")

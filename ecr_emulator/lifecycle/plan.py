@@ -27,8 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..identity.conditions import wildcard
 from ..store import archive
-from ..store.model import Image, Repository, _wildcard
+from ..store.model import Image, Repository
 from .policy import Rule
 
 EXPIRE = "EXPIRE"
@@ -74,7 +75,7 @@ def _selects(rule: Rule, image: Image) -> bool:
     if not image.tags:
         return False
     if rule.patterns:
-        return all(any(_wildcard(p).fullmatch(tag) for tag in image.tags) for p in rule.patterns)
+        return all(any(wildcard(p, any_char=False).fullmatch(tag) for tag in image.tags) for p in rule.patterns)
     return all(any(tag.startswith(p) for tag in image.tags) for p in rule.prefixes)
 
 

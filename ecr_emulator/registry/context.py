@@ -19,20 +19,18 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Request
 
-from ..addressing.partitions import root_arn
+from ..addressing.partitions import parse_ecr_host, root_arn
 from ..awsjson.aws_error import AccessDeniedException
 from ..errors import RepositoryNotFoundException
 from ..identity import iam
 from ..identity.identity_policies import request_facts
 from ..identity.tokens import InvalidToken, TokenClaims
 from ..store import PRIVATE, Backend, RegistryState, Repository
-from ..store.pull_through import UpstreamError, import_actions
+from ..store.pull_through import UpstreamError
 from ..store.repositories import create_on_push
+from ..store.upstreams import import_actions
 from .oci_errors import RegistryError, from_upstream
 
-ECR_HOST = re.compile(
-    r"^(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?(?::[0-9]+)?$"
-)
 #: ECR's repository name rule (2-256 characters)
 REPOSITORY_NAME = re.compile(
     r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$"
@@ -191,13 +189,13 @@ def challenge(request: Request) -> dict[str, str]:
 def authorize(emulator, request: Request) -> RegistryContext:
     """The context of a registry request, or :class:`RegistryError` UNAUTHORIZED / DENIED."""
     settings = emulator.settings
-    host = ECR_HOST.match(request.host.lower())
+    host = parse_ecr_host(request.host)
     if not settings.registry_auth:
-        account, region = (host["account"], host["region"]) if host else (settings.account, settings.region)
+        account, region = host or (settings.account, settings.region)
         _require_region(settings, region)
         return RegistryContext(emulator, request, account, region)
     claims = basic_claims(emulator, request)
-    account, region = (host["account"], host["region"]) if host else (claims.account, claims.region)
+    account, region = host or (claims.account, claims.region)
     _require_region(settings, region)
     if claims.kind != PRIVATE:
         raise RegistryError("DENIED", "This is an ECR Public authorization token; private ECR registries "

@@ -9,7 +9,7 @@ serves the stored bytes with their own media type -- no conversion: a client who
 from __future__ import annotations
 
 from ..errors import ImageAlreadyExistsException
-from ..store import PUBLIC
+from ..store import PUBLIC, Door
 from ..store.archive import is_pullable, status
 from ..store.digests import sha256_digest
 from ..store.image_door import parents_of, record_download, record_pull
@@ -91,7 +91,7 @@ def put_manifest(ctx, name: str, reference: str):
     actual = sha256_digest(data)
     with ctx.lock:
         try:
-            image = ctx.backend.put_image(repo, data, door="registry", media_type=media_type, tag=tag,
+            image = ctx.backend.put_image(repo, data, door=Door.REGISTRY, media_type=media_type, tag=tag,
                                           digest=digest, now=ctx.now)
         except ImageAlreadyExistsException:
             image = repo.images[actual]

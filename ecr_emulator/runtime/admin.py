@@ -32,7 +32,7 @@ from flask import Blueprint, Flask, jsonify, request
 
 from .. import __version__
 from ..addressing.ecr_public import AWS_HOST as PUBLIC_REGISTRY_HOST
-from ..registry.context import ECR_HOST as ECR_REGISTRY_HOST
+from ..addressing.partitions import ECR_HOST_NAME
 
 ADMIN = Blueprint("emulator_admin", __name__)
 #: methods that change nothing: the admin token is not asked for them
@@ -107,7 +107,7 @@ def is_own_host(host: str, settings) -> bool:
             name in settings.allowed_host_names())
     if name == "localhost" or name.endswith(".localhost") or name == bound:
         return True
-    if ECR_REGISTRY_HOST.match(name) or _API_HOST.match(name) or name == PUBLIC_REGISTRY_HOST:
+    if ECR_HOST_NAME.match(name) or _API_HOST.match(name) or name == PUBLIC_REGISTRY_HOST:
         return True
     return any(name == allowed or (allowed.startswith("*.") and name.endswith(allowed[1:]))
                for allowed in settings.allowed_host_names())

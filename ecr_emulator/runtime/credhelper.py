@@ -32,11 +32,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import sys
 from urllib.parse import urlsplit
 
-ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+from ..addressing.partitions import parse_ecr_host
+
 USAGE = "usage: docker-credential-ecr-emulator get|list|store|erase (input on stdin)"
 
 
@@ -60,7 +60,7 @@ def _endpoint(scheme: str, netloc: str, hostname: str) -> str:
         return configured.rstrip("/")
     if not scheme:
         port = urlsplit("//" + netloc).port
-        scheme = "https" if port == 443 or (port is None and ECR_HOST.match(hostname)) else "http"
+        scheme = "https" if port == 443 or (port is None and parse_ecr_host(hostname) is not None) else "http"
     return f"{scheme}://{netloc}"
 
 
@@ -70,9 +70,9 @@ def password_for(server_url: str) -> str:
     import botocore.exceptions
 
     scheme, netloc, hostname = _registry(server_url)
-    match = ECR_HOST.match(hostname)
-    account = match.group(1) if match else os.environ.get("ECR_EMULATOR_ACCOUNT")
-    region = (match.group(2) if match else None) or os.environ.get("AWS_REGION") \
+    ecr = parse_ecr_host(hostname)
+    account = ecr[0] if ecr else os.environ.get("ECR_EMULATOR_ACCOUNT")
+    region = (ecr[1] if ecr else None) or os.environ.get("AWS_REGION") \
         or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     session = boto3.Session(region_name=region)
     credentials = {}
@@ -81,7 +81,7 @@ def password_for(server_url: str) -> str:
     endpoint = _endpoint(scheme, netloc, hostname)
     client = session.client("ecr", endpoint_url=endpoint, **credentials)
     try:
-        answer = client.get_authorization_token(**({"registryIds": [account]} if match else {}))
+        answer = client.get_authorization_token(**({"registryIds": [account]} if ecr else {}))
     except botocore.exceptions.ClientError as error:
         raise HelperError(f"{endpoint}: {error}") from None
     except botocore.exceptions.BotoCoreError as error:

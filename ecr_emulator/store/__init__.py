@@ -12,7 +12,7 @@ from .blobs import (
     UploadSession,
 )
 from .clock import Clock
-from .events import ImageDeleted, ImagePushed, TagRemoved
+from .events import Door, ImageDeleted, ImagePushed, TagRemoved
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "BlobStore",
     "Clock",
     "DigestMismatch",
+    "Door",
     "ImageDeleted",
     "ImagePushed",
     "Image",

@@ -18,11 +18,11 @@ from datetime import datetime
 from . import gc, image_door
 from .blobs import BlobStore, UploadSessions
 from .clock import Clock
-from .events import Events, ImageDeleted, ImagePushed, StateReset, TagRemoved
+from .events import Door, Events, ImageDeleted, ImagePushed, StateReset, TagRemoved
 from .locking import CountingLock
 from .model import PRIVATE, PUBLIC, Image, RegistryState, Repository
-from .pull_through import Upstreams
 from .tasks import Tasks
+from .upstreams import Upstreams
 
 #: ECR Public lives in one region.
 PUBLIC_REGION = "us-east-1"
@@ -43,22 +43,22 @@ class Backend:
         self.upstreams: Upstreams = Upstreams()
 
     # -- the one door for images (call with ``lock`` held) ----------------------------------
-    def put_image(self, repo: Repository, manifest: bytes, *, door: str, media_type: str | None = None,
+    def put_image(self, repo: Repository, manifest: bytes, *, door: Door, media_type: str | None = None,
                   tag: str | None = None, digest: str | None = None, now: datetime | None = None) -> Image:
         """Store ``manifest`` in ``repo`` with ECR's rules (:func:`image_door.put_image`) and tell
-        the features. ``door``: ``registry``, ``api``, ``replication`` or ``pull-through``."""
+        the features. ``door``: who is pushing (:class:`~.events.Door`)."""
         new = image_door.digest_is_new(repo, manifest)
         image = image_door.put_image(repo, self.blobs, manifest, media_type=media_type, tag=tag, digest=digest,
                                  now=now or self.clock.now(), lenient=self.lenient_manifests)
         self.events.emit(ImagePushed(repo, image, tag, new, door))
         return image
 
-    def delete_image(self, repo: Repository, digest: str, *, door: str = "") -> Image:
+    def delete_image(self, repo: Repository, digest: str, *, door: Door = Door.USER) -> Image:
         image = image_door.delete_image(repo, digest)
         self.events.emit(ImageDeleted(repo, image, door))
         return image
 
-    def remove_tag(self, repo: Repository, tag: str, *, door: str = "") -> Image:
+    def remove_tag(self, repo: Repository, tag: str, *, door: Door = Door.USER) -> Image:
         image = image_door.remove_tag(repo, tag)
         if image.digest not in repo.images:
             self.events.emit(ImageDeleted(repo, image, door))

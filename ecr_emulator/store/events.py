@@ -8,6 +8,7 @@ listener that raises is logged and the others still run: a feature's bug never u
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,28 +19,53 @@ from .scans import ImageScan
 log = logging.getLogger(__name__)
 
 
+class Door(str, enum.Enum):
+    """Who changed an image, as ``Backend.put_image`` / ``delete_image`` / ``remove_tag`` are told
+    and the events carry it (a ``str``, so it compares, hashes and serializes as its value):
+
+    - ``registry``: a manifest PUT or DELETE (the registry);
+    - ``api``: PutImage (the control plane);
+    - ``replication``: a replica arriving, or delete replication;
+    - ``pull-through``: an image a pull-through cache rule fetched from its upstream;
+    - ``signing``: a signature managed signing pushed as a referrer;
+    - ``lifecycle``: a lifecycle policy expiring an image;
+    - ``""`` (``USER``): a user's delete or untag, through either door.
+    """
+
+    USER = ""
+    REGISTRY = "registry"
+    API = "api"
+    REPLICATION = "replication"
+    PULL_THROUGH = "pull-through"
+    SIGNING = "signing"
+    LIFECYCLE = "lifecycle"
+
+    __str__ = str.__str__
+
+
 @dataclass(frozen=True)
 class ImagePushed:
     """An image arrived in ``repo`` (new, or an existing manifest given a new tag).
 
-    ``door``: ``registry`` (a manifest PUT), ``api`` (PutImage), ``replication`` or
-    ``pull-through``, so a feature can tell replicas from pushes (replication does not chain).
+    ``door`` (a :class:`Door`): ``registry``, ``api``, ``replication``, ``pull-through`` or
+    ``signing``, so a feature can tell replicas from pushes (replication does not chain) and
+    signatures from images (they are not signed again).
     """
 
     repo: Repository
     image: Image
     tag: str | None
     new: bool
-    door: str
+    door: Door
 
 
 @dataclass(frozen=True)
 class ImageDeleted:
     repo: Repository
     image: Image
-    #: who deleted it: ``""`` (a user, through either door), ``replication`` (delete replication)
-    #: or ``lifecycle`` (a lifecycle policy expired it)
-    door: str = ""
+    #: who deleted it: ``Door.USER`` (a user, through either door), ``Door.REPLICATION`` (delete
+    #: replication) or ``Door.LIFECYCLE`` (a lifecycle policy expired it)
+    door: Door = Door.USER
 
 
 @dataclass(frozen=True)
@@ -50,12 +76,12 @@ class TagRemoved:
     repo: Repository
     image: Image
     tag: str
-    door: str = ""
+    door: Door = Door.USER
 
 
 @dataclass(frozen=True)
 class ScanStarted:
-    """A scan of ``image`` was recorded (``store.scans.start_scan``: on push or StartImageScan);
+    """A scan of ``image`` was recorded (``store.image_door.start_scan``: on push or StartImageScan);
     the scanner runs it."""
 
     repo: Repository

@@ -1,10 +1,12 @@
-"""Images in a repository: the one ``put_image`` both doors end in, tags, deletes, links.
+"""Images in a repository: the one ``put_image`` both doors end in, tags, deletes, links, and
+the start of a scan (on push or StartImageScan).
 
 Every function here is called with ``Backend.lock`` held by the caller.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from ..errors import (
@@ -14,10 +16,11 @@ from ..errors import (
     LayersNotFoundException,
     ReferencedImagesNotFoundException,
 )
-from . import archive, pull_times
+from . import archive, pull_times, scans
 from .archive import ARCHIVE
 from .blobs import Blob, BlobStore
 from .digests import sha256_digest
+from .events import ScanStarted
 from .manifests import ParsedManifest, manifest_error, parse_manifest
 from .model import Image, RegistryState, Repository
 
@@ -223,3 +226,14 @@ def complete_upload(backend, repo: Repository, session, digest: str) -> Blob:
         link_blob(repo, stored, backend.clock.now())
         backend.uploads.finish(session.id)
     return stored
+
+
+def start_scan(backend, repo, image, *, scan_type: str, frequency: str = "") -> scans.ImageScan:
+    """Record a new scan of ``image`` (IN_PROGRESS, or PENDING for ENHANCED) and tell the
+    scanner (``ScanStarted``). Call with ``Backend.lock`` held."""
+    scan = scans.ImageScan(id=str(uuid.uuid4()), scan_type=scan_type,
+                           status=scans.PENDING if scan_type == scans.ENHANCED else scans.IN_PROGRESS,
+                           started_at=backend.clock.now(), frequency=frequency)
+    image.scan = scan
+    backend.events.emit(ScanStarted(repo, image, scan))
+    return scan

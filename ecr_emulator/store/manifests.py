@@ -132,7 +132,7 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_strings(value, depth: int = 0) -> None:
+def _check_strings(value) -> None:
     """Every string (keys too) must be encodable as UTF-8: a ``\\ud800`` escape decodes to a
     lone surrogate, which no client could read back as UTF-8."""
     if isinstance(value, str):
@@ -140,10 +140,10 @@ def _check_strings(value, depth: int = 0) -> None:
     elif isinstance(value, dict):
         for key, item in value.items():
             key.encode("utf-8")
-            _check_strings(item, depth + 1)
+            _check_strings(item)
     elif isinstance(value, list):
         for item in value:
-            _check_strings(item, depth + 1)
+            _check_strings(item)
 
 
 def strict_json(data: bytes) -> dict:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from ..addressing.partitions import arn
+from ..identity.conditions import wildcard
 from .backfills import ReplicationBackfill
+from .pull_through import PullThroughRule
 from .scans import CannedScan, ImageScan, ScanningConfiguration
+from .templates import CreationTemplate
 from .wireshape import WireShape
-
-if TYPE_CHECKING:  # they import this module; the snapshot schema resolves these names itself
-    from .pull_through import PullThroughRule
-    from .templates import CreationTemplate
 
 PRIVATE = "private"
 PUBLIC = "public"
@@ -120,7 +117,7 @@ class Repository:
         mode = self.image_tag_mutability
         base_immutable = mode.startswith("IMMUTABLE")
         if mode.endswith("_WITH_EXCLUSION") and any(
-            _wildcard(f["filter"]).fullmatch(tag) for f in self.mutability_exclusions
+            wildcard(f["filter"], any_char=False).fullmatch(tag) for f in self.mutability_exclusions
         ):
             return not base_immutable
         return base_immutable
@@ -178,9 +175,3 @@ class RegistryState:
     signing_rules: list[Annotated[dict, WireShape("ecr", "SigningRule")]] | None = None
     #: RegisterPullTimeUpdateExclusion: principal ARN -> when it was registered
     pull_time_exclusions: dict[str, datetime] = field(default_factory=dict)
-
-
-@lru_cache(maxsize=1024)
-def _wildcard(pattern: str) -> re.Pattern:
-    """ECR wildcard filter: ``*`` matches any run of characters, everything else is literal."""
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.S)

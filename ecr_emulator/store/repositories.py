@@ -13,7 +13,7 @@ from datetime import datetime
 from ..addressing.partitions import arn
 from ..errors import RepositoryAlreadyExistsException
 from .model import RegistryState, Repository
-from .templates import CreationTemplate, template_for
+from .templates import CreationTemplate, longest_match
 
 #: what ``create_for_ecr`` is creating a repository for (a template's ``appliedFor``)
 REPLICATION = "REPLICATION"
@@ -42,6 +42,13 @@ def new_repository(state: RegistryState, name: str, now: datetime, **settings) -
                       created_at=now, **settings)
     state.repositories[name] = repo
     return repo
+
+
+def template_for(state: RegistryState, name: str, applied_for: str) -> CreationTemplate | None:
+    """The template that applies when ECR creates ``name`` for ``applied_for``, if any."""
+    candidates = {p: t for p, t in state.creation_templates.items() if applied_for in t.applied_for}
+    best = longest_match(candidates, name)
+    return candidates[best] if best is not None else None
 
 
 def _settings_of(template: CreationTemplate, state: RegistryState) -> dict:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
+from ..identity.conditions import wildcard
 from .wireshape import WireShape
 
 BASIC = "BASIC"
@@ -126,11 +127,9 @@ def applied_frequency(config: ScanningConfiguration, repo) -> tuple[str, list[di
     a CONTINUOUS_SCAN and a SCAN_ON_PUSH rule apply, continuous wins (ENHANCED). With BASIC
     scanning the repository's own (deprecated) ``scanOnPush`` flag also turns scan on push on.
     """
-    from .model import _wildcard
-
     matched: dict[str, list[dict]] = {}
     for rule in config.rules:
-        filters = [f for f in rule.get("repositoryFilters", ()) if _wildcard(f["filter"]).fullmatch(repo.name)]
+        filters = [f for f in rule.get("repositoryFilters", ()) if wildcard(f["filter"], any_char=False).fullmatch(repo.name)]
         if filters:
             matched.setdefault(rule["scanFrequency"], []).extend(filters)
     for frequency in (CONTINUOUS_SCAN, SCAN_ON_PUSH):
@@ -144,18 +143,3 @@ def applied_frequency(config: ScanningConfiguration, repo) -> tuple[str, list[di
 def is_scannable(image) -> bool:
     """A container image (not an index, not a signature or other artifact)."""
     return not image.children and image.artifact_media_type in IMAGE_CONFIG_TYPES
-
-
-def start_scan(backend, repo, image, *, scan_type: str, frequency: str = "") -> ImageScan:
-    """Record a new scan of ``image`` (IN_PROGRESS, or PENDING for ENHANCED) and tell the
-    scanner (``ScanStarted``). Call with ``Backend.lock`` held."""
-    import uuid
-
-    from .events import ScanStarted
-
-    scan = ImageScan(id=str(uuid.uuid4()), scan_type=scan_type,
-                     status=PENDING if scan_type == ENHANCED else IN_PROGRESS,
-                     started_at=backend.clock.now(), frequency=frequency)
-    image.scan = scan
-    backend.events.emit(ScanStarted(repo, image, scan))
-    return scan

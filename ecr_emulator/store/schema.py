@@ -17,7 +17,6 @@ an applied snapshot can never make a later call fail.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import types
 from datetime import datetime
@@ -25,9 +24,10 @@ from functools import lru_cache
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from .codec import CodecError
+from .digests import sha256_digest
 from .wireshape import WireShape
 
-#: modules whose dataclasses a snapshot may hold (names the model only imports for type checking)
+#: modules whose dataclasses a snapshot may hold (their names resolve the type hints)
 MODULES = ("ecr_emulator.store.model", "ecr_emulator.store.scans", "ecr_emulator.store.backfills",
            "ecr_emulator.store.templates", "ecr_emulator.store.pull_through", "ecr_emulator.store.snapshot")
 _BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
@@ -209,7 +209,7 @@ def _check_repository(where: str, state, name: str, repo, blobs: dict[str, int])
     if (repo.name, repo.account, repo.region, repo.kind) != (name, state.account, state.region, state.kind):
         raise CodecError(f"state.json: {where}: its name, account, region and kind must be its registry's and key's")
     for digest, image in repo.images.items():
-        if image.digest != digest or "sha256:" + hashlib.sha256(image.manifest).hexdigest() != digest:
+        if image.digest != digest or sha256_digest(image.manifest) != digest:
             raise CodecError(f"state.json: {where}.images[{digest!r}]: the key is not the digest of the image's manifest")
         for tag in image.tags:
             if repo.tag_index.get(tag) != digest:

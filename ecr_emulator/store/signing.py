@@ -7,7 +7,8 @@ rule matched the image when it was pushed.
 
 from __future__ import annotations
 
-from .model import Image, _wildcard
+from ..identity.conditions import wildcard
+from .model import Image
 
 IN_PROGRESS, COMPLETE, FAILED = "IN_PROGRESS", "COMPLETE", "FAILED"
 
@@ -17,7 +18,7 @@ def profiles_for(rules: list[dict] | None, repository_name: str) -> list[str]:
     profiles: dict[str, None] = {}
     for rule in rules or []:
         filters = rule.get("repositoryFilters") or []
-        if not filters or any(_wildcard(f["filter"]).fullmatch(repository_name) for f in filters):
+        if not filters or any(wildcard(f["filter"], any_char=False).fullmatch(repository_name) for f in filters):
             profiles[rule["signingProfileArn"]] = None
     return list(profiles)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .model import RegistryState
-
 ROOT = "ROOT"
 
 
@@ -54,10 +52,3 @@ def longest_match(prefixes, name: str):
                                             len(normalize_prefix(best))):
             best = prefix
     return best
-
-
-def template_for(state: RegistryState, name: str, applied_for: str) -> CreationTemplate | None:
-    """The template that applies when ECR creates ``name`` for ``applied_for``, if any."""
-    candidates = {p: t for p, t in state.creation_templates.items() if applied_for in t.applied_for}
-    best = longest_match(candidates, name)
-    return candidates[best] if best is not None else None

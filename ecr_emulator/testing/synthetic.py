@@ -13,6 +13,7 @@ import os
 import tarfile
 from dataclasses import dataclass, field
 
+from ..store.digests import sha256_digest
 from ..store.manifests import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -21,8 +22,8 @@ DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 
 
-def digest_of(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+#: the digest of ``data`` (``store.digests.sha256_digest``, under the name tests know)
+digest_of = sha256_digest
 
 
 def make_layer(files: dict[str, bytes]) -> bytes:

@@ -615,3 +615,31 @@ def test_pull_time_is_later_than_push_time(ecr, repo):
     ecr.batch_get_image(repositoryName=repo, imageIds=[{"imageTag": "v1"}])
     detail = _details(ecr, repo)[0]
     assert detail["lastRecordedPullTime"] - detail["imagePushedAt"] < timedelta(minutes=1)
+
+
+# -- one validator for an ImageIdentifier ------------------------------------------------------
+
+_BAD_DIGEST = ("Invalid parameter at 'imageDigest' failed to satisfy constraint: "
+               "'must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+''")
+_SINGLE_IMAGE_CALLS = [
+    ("describe_images", lambda image_id: {"imageIds": [image_id]}),
+    ("start_image_scan", lambda image_id: {"imageId": image_id}),
+    ("describe_image_scan_findings", lambda image_id: {"imageId": image_id}),
+    ("describe_image_replication_status", lambda image_id: {"imageId": image_id}),
+    ("describe_image_signing_status", lambda image_id: {"imageId": image_id}),
+    ("update_image_storage_class", lambda image_id: {"imageId": image_id, "targetStorageClass": "ARCHIVE"}),
+]
+
+
+@pytest.mark.parametrize(("operation", "members"), _SINGLE_IMAGE_CALLS, ids=[c[0] for c in _SINGLE_IMAGE_CALLS])
+def test_a_malformed_image_id_gets_one_answer_in_every_operation(ecr, repo, operation, members):
+    """ECR's text for a bad digest (prowler-cloud/prowler#603: DescribeImageScanFindings;
+    pulumi/pulumi-aws#2466: DescribeImages), the same whichever operation names the image."""
+    with pytest.raises(ClientError) as info:
+        getattr(ecr, operation)(repositoryName=repo, **members({"imageDigest": "sha256:xyz"}))
+    assert error_of(info)["Code"] == "InvalidParameterException"
+    assert error_of(info)["Message"] == _BAD_DIGEST
+    with pytest.raises(ClientError) as info:
+        getattr(ecr, operation)(repositoryName=repo, **members({"imageTag": "has space"}))
+    assert error_of(info)["Message"] == ("Invalid parameter at 'imageTag' failed to satisfy constraint: "
+                                         "'must satisfy regular expression '[A-Za-z0-9_][A-Za-z0-9_.-]*''")

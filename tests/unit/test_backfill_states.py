@@ -15,7 +15,7 @@ from ecr_emulator.errors import (
 )
 from ecr_emulator.identity.tokens import TokenSigner
 from ecr_emulator.settings import Settings
-from ecr_emulator.store import Backend, Blob
+from ecr_emulator.store import Backend, Blob, Door
 from ecr_emulator.store.image_door import link_blob
 from ecr_emulator.store.repositories import new_repository
 from ecr_emulator.testing.synthetic import make_image
@@ -64,7 +64,7 @@ def _push(ctx, name: str, seed: str) -> None:
 
     for digest, data in image.blobs.items():
         link_blob(repo, ctx.backend.blobs.add(Blob(digest, len(data), [data])), ctx.backend.clock.now())
-    ctx.backend.put_image(repo, image.manifest, door="api", tag="v1")
+    ctx.backend.put_image(repo, image.manifest, door=Door.API, tag="v1")
 
 
 def test_preparing_then_stopped_at_once_without_progress(ctx):

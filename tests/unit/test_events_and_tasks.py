@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from ecr_emulator.store import Backend, ImageDeleted, ImagePushed, TagRemoved
+from ecr_emulator.store import Backend, Door, ImageDeleted, ImagePushed, TagRemoved
 from ecr_emulator.store.image_door import link_blob
 from ecr_emulator.store.model import Repository
 from ecr_emulator.testing.synthetic import make_image
@@ -35,8 +35,8 @@ def test_put_image_emits_image_pushed_and_deletes_emit_image_deleted():
     image = make_image("events")
     _upload(backend, repo, image)
     with backend.lock:
-        stored = backend.put_image(repo, image.manifest, door="api", tag="v1")
-        backend.put_image(repo, image.manifest, door="registry", tag="v2")
+        stored = backend.put_image(repo, image.manifest, door=Door.API, tag="v1")
+        backend.put_image(repo, image.manifest, door=Door.REGISTRY, tag="v2")
         backend.remove_tag(repo, "v1")
         backend.remove_tag(repo, "v2")
     assert [(type(e).__name__, getattr(e, "tag", None), getattr(e, "new", None), getattr(e, "door", None))
@@ -52,7 +52,7 @@ def test_a_failing_listener_does_not_undo_the_push():
     image = make_image("boom")
     _upload(backend, repo, image)
     with backend.lock:
-        backend.put_image(repo, image.manifest, door="api", tag="v1")
+        backend.put_image(repo, image.manifest, door=Door.API, tag="v1")
     assert repo.tag_index["v1"] == image.digest
 
 
@@ -92,3 +92,14 @@ def test_stopped_tasks_leave_no_thread_and_finish_queued_work():
     tasks.submit(lambda: done.append("after"))  # a stopped Tasks starts again on demand
     assert tasks.drain(10) and done == ["queued", "after"]
     tasks.stop()
+
+
+def test_a_door_is_its_string():
+    """``Door`` values compare, hash, print and serialize as the strings they always were."""
+    import json
+
+    assert Door.PULL_THROUGH == "pull-through" and Door("signing") is Door.SIGNING
+    assert {Door.API: 1}["api"] == 1
+    assert str(Door.REGISTRY) == "registry" and f"{Door.LIFECYCLE}" == "lifecycle"
+    assert json.dumps({"door": Door.REPLICATION}) == '{"door": "replication"}'
+    assert Door.USER == "" and not Door.USER

@@ -109,3 +109,16 @@ def test_broken_or_missing_policies_grant_nothing():
     assert evaluate("not json", req()) == NOT_APPLICABLE
     assert evaluate(None, req()) == NOT_APPLICABLE
     assert evaluate(json.dumps({"Statement": "x"}), req()) == NOT_APPLICABLE
+
+
+def test_one_wildcard_for_iam_patterns_and_ecr_filters():
+    """``?`` is one character in IAM's patterns and itself in ECR's ``*``-only filters."""
+    from ecr_emulator.identity.conditions import wildcard
+
+    assert wildcard("ecr:Get*").fullmatch("ecr:GetAuthorizationToken")
+    assert wildcard("ecr:get*", ignore_case=True).fullmatch("ecr:GetAuthorizationToken")
+    assert wildcard("v?").fullmatch("v1")
+    assert not wildcard("v?", any_char=False).fullmatch("v1")
+    assert wildcard("v?", any_char=False).fullmatch("v?")
+    assert wildcard("prod-*", any_char=False).fullmatch("prod-a.b\nc")
+    assert not wildcard("prod-*", any_char=False).fullmatch("xprod-a")

@@ -4,7 +4,7 @@ A miss on ``<prefix>/<path>`` (manifest by tag or digest, or a blob) under a pul
 cache rule downloads from the rule's upstream -- the manifest, an index's child manifests
 and every blob they reference -- then, under the lock, creates the repository through
 ``create_for_ecr(..., PULL_THROUGH_CACHE)`` (creation templates apply) and stores the images
-through ``Backend.put_image(..., door="pull-through")``. A tag is asked again at most once per
+through ``Backend.put_image(..., door=Door.PULL_THROUGH)``. A tag is asked again at most once per
 24 h of the emulator's clock (ECR's rule); an upstream that fails while a copy is cached leaves
 the cached copy in service. Network work never holds ``Backend.lock``.
 """
@@ -16,14 +16,15 @@ from dataclasses import dataclass, replace
 
 from ...errors import AwsError, ImageAlreadyExistsException, ImageTagAlreadyExistsException
 from ...identity import upstream_credentials
-from ...store import RegistryState, Repository
+from ...store import Door, RegistryState, Repository
 from ...store.blobs import DigestMismatch, Staged, StorageFull
 from ...store.digests import sha256_digest
 from ...store.events import PullThroughSynced
 from ...store.image_door import link_blob, linked_blob
 from ...store.manifests import parse_manifest
-from ...store.pull_through import PullThroughRule, UpstreamError, Upstreams, rule_for, tag_is_fresh
+from ...store.pull_through import PullThroughRule, UpstreamError
 from ...store.repositories import PULL_THROUGH_CACHE, create_for_ecr
+from ...store.upstreams import Upstreams, rule_for, tag_is_fresh
 from .client import Upstream
 
 
@@ -163,7 +164,7 @@ def _served_locally(repo: Repository, tag: str | None, digest: str | None, now) 
 
 def _put(backend, repo: Repository, manifest: _Manifest, tag: str | None, now) -> None:
     try:
-        backend.put_image(repo, manifest.data, door="pull-through", media_type=manifest.media_type or None,
+        backend.put_image(repo, manifest.data, door=Door.PULL_THROUGH, media_type=manifest.media_type or None,
                           tag=tag, digest=manifest.digest, now=now)
     except ImageAlreadyExistsException:
         pass

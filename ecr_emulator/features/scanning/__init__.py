@@ -4,7 +4,8 @@ shipped in ``demo_feed/``), and canned findings for users who want fixed results
 
 Engine: ``layers`` (streamed layers, whiteouts), ``inventory`` (OS and packages per package
 manager), ``versions`` (ordering per ecosystem), ``osv`` (the feed and matching), ``cvss``,
-``shapes`` (the API's finding shapes), ``scanner`` (one scan), ``canned`` (the endpoint).
+``shapes`` (the API's finding shapes), ``scanner`` (one scan, and recording its outcome),
+``canned`` (the endpoint).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import logging
 import os
 import threading
 
-from ...store import PRIVATE, ImagePushed, scans
+from ...store import PRIVATE, ImagePushed, image_door, scans
 from ...store.events import ScanFinished, ScanStarted
 from . import canned  # noqa: F401  (declares the emulator endpoint)
 from .layers import Budget
 from .osv import VulnDb
-from .scanner import ScanOutcome, scan_image
+from .scanner import ScanOutcome, finish, scan_image
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Scanning:
         frequency, _ = scans.applied_frequency(state.scanning, event.repo)
         if frequency == scans.MANUAL:
             return
-        scans.start_scan(self.backend, event.repo, event.image, scan_type=state.scanning.scan_type,
+        image_door.start_scan(self.backend, event.repo, event.image, scan_type=state.scanning.scan_type,
                          frequency=frequency)
 
     def on_scan_started(self, event: ScanStarted) -> None:
@@ -90,26 +91,6 @@ class Scanning:
         with self.backend.lock:
             if finish(self.backend, image, scan, outcome, db.updated_at):
                 self.backend.events.emit(ScanFinished(repo, image, scan))
-
-
-def finish(backend, image, scan: scans.ImageScan, outcome: ScanOutcome, feed_updated_at) -> bool:
-    """Record ``outcome`` as the result of ``scan`` unless a newer scan replaced it (lock held);
-    whether it was recorded."""
-    if image.scan is not scan:
-        return False
-    scan.status = outcome.status
-    scan.description = outcome.description
-    scan.architecture, scan.platform, scan.author = outcome.architecture, outcome.platform, outcome.author
-    if outcome.status == scans.COMPLETE:
-        now = backend.clock.now()
-        scan.completed_at = now
-        scan.vulnerability_source_updated_at = feed_updated_at or now
-        scan.findings = outcome.findings
-        if scan.scan_type == scans.ENHANCED and scan.frequency == scans.CONTINUOUS_SCAN:
-            scan.status = scans.ACTIVE  # Inspector keeps monitoring the image
-    else:
-        scan.completed_at, scan.findings = None, []
-    return True
 
 
 def install(emulator) -> None:

@@ -16,6 +16,7 @@ from ...runtime.admin import admin_route, bad_request, emulator, json_body
 from ...store import scans
 from ...store.scans import CannedScan, Cvss, Finding
 from . import cvss
+from .scanner import ScanOutcome, finish
 from .shapes import SEVERITIES
 
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -92,8 +93,6 @@ def set_findings():
                            scans.UNSUPPORTED_IMAGE: scans.UNSUPPORTED_DESCRIPTION}.get(status, "UnableToScan")
     description = body.get("description") or default_description
     preset = CannedScan(status, str(description), findings if status == scans.COMPLETE else [])
-    from . import ScanOutcome, finish
-
     backend = emulator().backend
     updated = 0
     with backend.lock:

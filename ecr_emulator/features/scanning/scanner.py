@@ -1,4 +1,5 @@
-"""One scan of one image: walk its layers from the blob store, inventory it, match the feed.
+"""One scan of one image: walk its layers from the blob store, inventory it, match the feed;
+and :func:`finish`, which records an outcome (the scanner's or canned findings) on the image.
 
 Returns a :class:`ScanOutcome`; never raises for a bad image (a corrupt layer is FAILED with
 the reason, an unknown OS is UNSUPPORTED_IMAGE), so a scan cannot take the server down.
@@ -27,6 +28,26 @@ class ScanOutcome:
     architecture: str = ""
     platform: str = ""
     author: str = ""
+
+
+def finish(backend, image, scan: scans.ImageScan, outcome: ScanOutcome, feed_updated_at) -> bool:
+    """Record ``outcome`` as the result of ``scan`` unless a newer scan replaced it (lock held);
+    whether it was recorded."""
+    if image.scan is not scan:
+        return False
+    scan.status = outcome.status
+    scan.description = outcome.description
+    scan.architecture, scan.platform, scan.author = outcome.architecture, outcome.platform, outcome.author
+    if outcome.status == scans.COMPLETE:
+        now = backend.clock.now()
+        scan.completed_at = now
+        scan.vulnerability_source_updated_at = feed_updated_at or now
+        scan.findings = outcome.findings
+        if scan.scan_type == scans.ENHANCED and scan.frequency == scans.CONTINUOUS_SCAN:
+            scan.status = scans.ACTIVE  # Inspector keeps monitoring the image
+    else:
+        scan.completed_at, scan.findings = None, []
+    return True
 
 
 def _config(blobs, manifest: dict) -> dict:

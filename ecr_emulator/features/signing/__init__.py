@@ -1,7 +1,7 @@
 """Managed signing: an image pushed to a repository that a signing rule matches is signed in
 the background by the emulator's offline signer (``signer.py``: a per-process key, not AWS
 Signer), and the signature is stored as an OCI referrer of the image (an artifact manifest
-with ``subject``) through ``Backend.put_image(door="signing")``, so ListImageReferrers and
+with ``subject``) through ``Backend.put_image(door=Door.SIGNING)``, so ListImageReferrers and
 ``GET /v2/<name>/referrers/<digest>`` show it, and replication carries it like any referrer.
 
 Signed: every new manifest (image or index) whatever door it came through, except artifacts
@@ -14,13 +14,13 @@ the store's error when the signature could not be stored).
 from __future__ import annotations
 
 from ...errors import AwsError, ImageAlreadyExistsException
-from ...store import PRIVATE, Blob, ImagePushed
+from ...store import PRIVATE, Blob, Door, ImagePushed
 from ...store.image_door import link_blob
 from ...store.signing import COMPLETE, FAILED, IN_PROGRESS, profiles_for, set_status
 from .signer import Signer
 
 #: doors whose images are not signed (see the module docstring)
-UNSIGNED_DOORS = ("signing", "replication")
+UNSIGNED_DOORS = (Door.SIGNING, Door.REPLICATION)
 
 
 def install(emulator) -> None:
@@ -60,7 +60,7 @@ def sign(backend, signer: Signer, repo, image, profile_arn: str) -> None:
     for digest, data in signature.blobs.items():
         link_blob(repo, backend.blobs.add(Blob(digest, len(data), [data])), now)
     try:
-        backend.put_image(repo, signature.manifest, door="signing", now=now)
+        backend.put_image(repo, signature.manifest, door=Door.SIGNING, now=now)
     except ImageAlreadyExistsException:
         pass
     except AwsError as error:

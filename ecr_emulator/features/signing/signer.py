@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ... import __version__
+from ...store.digests import sha256_digest
 
 NOTATION_SIGNATURE = "application/vnd.cncf.notary.signature"
 NOTATION_PAYLOAD = "application/vnd.cncf.notary.payload.v1+json"
@@ -45,10 +46,6 @@ def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 @dataclass(frozen=True)
 class Signature:
     """What :meth:`Signer.sign` makes: the artifact manifest and the blobs it references."""
@@ -58,7 +55,7 @@ class Signature:
 
     @property
     def blobs(self) -> dict[str, bytes]:
-        return {_digest(EMPTY_JSON): EMPTY_JSON, _digest(self.envelope): self.envelope}
+        return {sha256_digest(EMPTY_JSON): EMPTY_JSON, sha256_digest(self.envelope): self.envelope}
 
 
 class Signer:
@@ -112,8 +109,8 @@ class Signer:
         thumbprint = hashlib.sha256(self._cert_der).hexdigest()
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": NOTATION_SIGNATURE,
-            "config": {"mediaType": OCI_EMPTY, "digest": _digest(EMPTY_JSON), "size": len(EMPTY_JSON)},
-            "layers": [{"mediaType": JWS, "digest": _digest(envelope), "size": len(envelope)}],
+            "config": {"mediaType": OCI_EMPTY, "digest": sha256_digest(EMPTY_JSON), "size": len(EMPTY_JSON)},
+            "layers": [{"mediaType": JWS, "digest": sha256_digest(envelope), "size": len(envelope)}],
             "subject": subject,
             "annotations": {THUMBPRINT_ANNOTATION: json.dumps([thumbprint]), PROFILE_ANNOTATION: profile_arn,
                             "org.opencontainers.image.created": now.strftime("%Y-%m-%dT%H:%M:%SZ")},

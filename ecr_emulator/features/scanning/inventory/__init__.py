@@ -11,15 +11,11 @@ from dataclasses import dataclass
 
 from ..layers import FileSystem
 from . import apk, dpkg, npm, os_release, python, rpm
-from .package import OsInfo, Package
+from .package import UNSUPPORTED, OsInfo, Package, UnsupportedImage
 
 OS_MANAGERS = (dpkg, apk, rpm)
 LANGUAGE_MANAGERS = (python, npm)
 _ALL = (os_release, *OS_MANAGERS, *LANGUAGE_MANAGERS)
-
-
-class UnsupportedImage(Exception):
-    """The scanner cannot tell what is installed (unknown OS or package database format)."""
 
 
 def wanted(path: str) -> bool:
@@ -52,8 +48,5 @@ def inventory(fs: FileSystem, *, languages: bool) -> Inventory:
     if os_info is None and not packages:
         raise UnsupportedImage(UNSUPPORTED)
     return Inventory(os_info, packages)
-
-
-UNSUPPORTED = "The operating system and/or package manager are not supported."
 
 __all__ = ["Inventory", "OsInfo", "Package", "UnsupportedImage", "inventory", "wanted"]

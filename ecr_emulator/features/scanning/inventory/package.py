@@ -1,10 +1,17 @@
-"""An installed package and the OS it belongs to, as inventories report them."""
+"""An installed package and the OS it belongs to, as inventories report them; the refusal when
+the scanner cannot tell what is installed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..layers import FileSystem
+
+UNSUPPORTED = "The operating system and/or package manager are not supported."
+
+
+class UnsupportedImage(Exception):
+    """The scanner cannot tell what is installed (unknown OS or package database format)."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sqlite3
 import struct
 
 from ..layers import FileSystem
-from .package import OsInfo, Package
+from .package import UNSUPPORTED, OsInfo, Package, UnsupportedImage
 
 FAMILIES = {"Red Hat", "Rocky Linux", "AlmaLinux", "Oracle Linux", "Amazon Linux", "Fedora", "openSUSE", "SUSE",
             "Photon OS", "Mariner", "Azure Linux"}
@@ -53,8 +53,6 @@ def _source_name(source_rpm: str | None) -> str | None:
 
 
 def packages(fs: FileSystem, os_info: OsInfo) -> list[Package]:
-    from . import UNSUPPORTED, UnsupportedImage
-
     path = next((p for p in SQLITE if fs.current(p)), None)
     if path is None:
         legacy = next((p for p in LEGACY if fs.current(p)), None)
