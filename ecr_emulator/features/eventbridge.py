@@ -32,9 +32,6 @@ from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from flask import jsonify, request
-
-from ..runtime.admin import admin_route, bad_request, emulator
 from ..store import PRIVATE, ImageDeleted, ImagePushed, TagRemoved, scans
 from ..store.events import (
     ImageReplicated,
@@ -44,6 +41,7 @@ from ..store.events import (
     StateReset,
     StorageClassChanged,
 )
+from .endpoints import Call, Endpoint, Refused
 
 ECR = "aws.ecr"
 INSPECTOR = "aws.inspector2"
@@ -324,15 +322,16 @@ def time_bounds(args) -> dict[str, str]:
     return bounds
 
 
-@admin_route("/events", methods=["GET"])
-def list_events():
+def list_events(emulator_, call: Call) -> dict:
     """The events raised so far, oldest first: ``?detail-type=`` and ``?source=`` (repeatable),
     ``?since=`` / ``?until=`` (ISO 8601 times, inclusive, compared with each event's ``time``)."""
     try:
-        bounds = time_bounds(request.args)
+        bounds = time_bounds(call.query)
     except ValueError as error:
-        return bad_request(str(error))
-    current = emulator()
-    events = current.event_log.list(request.args.getlist("detail-type"), request.args.getlist("source"), **bounds)
-    delivery = getattr(current, "delivery", None)
-    return jsonify(events=events, delivery=delivery.stats() if delivery is not None else None)
+        raise Refused(str(error)) from None
+    events = emulator_.event_log.list(call.query.getlist("detail-type"), call.query.getlist("source"), **bounds)
+    delivery = getattr(emulator_, "delivery", None)
+    return {"events": events, "delivery": delivery.stats() if delivery is not None else None}
+
+
+ENDPOINTS = (Endpoint("/events", ("GET",), list_events),)

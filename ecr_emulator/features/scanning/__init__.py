@@ -4,7 +4,8 @@ shipped in ``demo_feed/``), and canned findings for users who want fixed results
 
 Engine: ``layers`` (streamed layers, whiteouts), ``inventory`` (OS and packages per package
 manager), ``versions`` (ordering per ecosystem), ``osv`` (the feed and matching), ``cvss``,
-``shapes`` (the API's finding shapes), ``scanner`` (one scan), ``canned`` (the endpoint).
+``shapes`` (the API's finding shapes), ``scanner`` (one scan), ``canned`` (the endpoints,
+listed in ``features/__init__.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import threading
 
 from ...store import PRIVATE, ImagePushed, scans
 from ...store.events import ScanFinished, ScanStarted
-from . import canned  # noqa: F401  (declares the emulator endpoint)
 from .layers import Budget
 from .osv import VulnDb
 from .scanner import ScanOutcome, scan_image
