@@ -41,6 +41,7 @@ from ..store.events import (
     StateReset,
     StorageClassChanged,
 )
+from ..store.scan_shapes import SEVERITIES, enhanced_finding
 from .endpoints import Call, Endpoint, Refused
 
 ECR = "aws.ecr"
@@ -56,8 +57,6 @@ INSPECTOR_FINDING = "Inspector2 Finding"
 API_CALL = "AWS API Call via CloudTrail"
 #: the pushes that are image pushes to AWS (replicas and pull-through copies have events of their own)
 PUSH_DOORS = ("registry", "api")
-#: ECR's severities, in the order the scan event lists them
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 
 
 def iso_z(moment: datetime) -> str:
@@ -100,8 +99,6 @@ def _inspector_form(value):
 def inspector_finding(finding, scan, repo, image) -> dict:
     """The ``detail`` of Inspector's ``Inspector2 Finding`` event (the enhanced scanning page):
     the finding as DescribeImageScanFindings shows it, with Inspector's names for the score."""
-    from .scanning.shapes import enhanced_finding
-
     detail = enhanced_finding(finding, scan, repo, image)
     score, details = detail.pop("score", None), detail.pop("scoreDetails", None)
     if score is not None:

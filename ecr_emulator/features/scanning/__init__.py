@@ -4,8 +4,8 @@ shipped in ``demo_feed/``), and canned findings for users who want fixed results
 
 Engine: ``layers`` (streamed layers, whiteouts), ``inventory`` (OS and packages per package
 manager), ``versions`` (ordering per ecosystem), ``osv`` (the feed and matching), ``cvss``,
-``shapes`` (the API's finding shapes), ``scanner`` (one scan), ``canned`` (the endpoints,
-listed in ``features/__init__.py``).
+``scanner`` (one scan), ``canned`` (the endpoints, listed in ``features/__init__.py``). The
+API's finding shapes are ``store/scan_shapes.py`` (the control plane renders them too).
 """
 
 from __future__ import annotations

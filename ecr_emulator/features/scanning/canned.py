@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 
 from ...store import scans
+from ...store.scan_shapes import SEVERITIES
 from ...store.scans import CannedScan, Cvss, Finding
 from ..endpoints import JSON, Call, Endpoint, Refused
 from . import cvss
-from .shapes import SEVERITIES
 
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 _STATUSES = (scans.COMPLETE, scans.FAILED, scans.UNSUPPORTED_IMAGE)
