@@ -65,7 +65,8 @@ class Emulator:
         #: the WSGI app below the emulator's middlewares (:meth:`wrap`)
         self._wsgi = self._dispatch
         install_features(self)
-        #: fault injection's registry door: the faults feature's rules, applied by the registry's middleware
+        #: fault injection's registry door: the faults feature's rules, applied by the registry's
+        #: middleware (the feature itself imports nothing of HTTP)
         self.wrap(lambda app: fault_middleware(app, self))
         if not self.settings.state_dir:
             self.backend.blobs.open_directory()  # now, so stale ones go at once
@@ -166,8 +167,8 @@ class Emulator:
 
     def wrap(self, middleware) -> None:
         """Put ``middleware(app) -> app`` (WSGI) in front of the registry and the emulator's
-        endpoints (fault injection's, ``registry/faults.py``). The AWS JSON door has its own interceptors
-        (``protocol.interceptors``), which ``mock_ecr``'s in-process path also runs."""
+        endpoints (fault injection's, ``registry/faults.py``). The AWS JSON door has its own
+        interceptors (``protocol.interceptors``), which ``mock_ecr``'s in-process path also runs."""
         self._wsgi = middleware(self._wsgi)
 
     # -- the pre-signed downloads' listener (registry/downloads.py) ---------------------
