@@ -26,6 +26,7 @@ from .identity.identity_policies import load_identities, request_facts
 from .identity.tokens import TokenSigner
 from .registry import downloads
 from .registry import register as register_registry
+from .registry.faults import middleware as fault_middleware
 from .runtime.admin import register as register_admin
 from .settings import Settings
 from .store import Backend
@@ -58,13 +59,18 @@ class Emulator:
         #: ``veto()`` -> True while calls must not run on the server's event loop (a feature
         #: that may make a call wait: fault rules with latency)
         self.inline_vetoes: list = []
-        #: ``observer(request, route, params, ctx, response)`` after each registry request
-        #: (``registry/routes.py``); route/ctx are None when the request got no further
+        #: ``observer(request, action, params, ctx, response)`` after each registry request
+        #: (``registry/routes.py``): ``action`` is the private registry's action the request stands
+        #: for (``ecr:PutImage``; ``""``: none, or no route matched); ctx is None when the request
+        #: got no further
         self.registry_observers: list = []
         self.flask = self._flask_app()
         #: the WSGI app below the emulator's middlewares (:meth:`wrap`)
         self._wsgi = self._dispatch
         install_features(self)
+        #: fault injection's registry door: the faults feature's rules, applied by the registry's
+        #: middleware (the feature itself imports nothing of HTTP)
+        self.wrap(lambda app: fault_middleware(app, self))
         if not self.settings.state_dir:
             self.backend.blobs.open_directory()  # now, so stale ones go at once
 
@@ -164,17 +170,17 @@ class Emulator:
             return False
         return environ.get("SERVER_PORT") in self.public_ports
 
-    def observe_registry(self, request, route, params, ctx, response) -> None:
+    def observe_registry(self, request, action, params, ctx, response) -> None:
         for observer in self.registry_observers:
             try:
-                observer(request, route, params, ctx, response)
+                observer(request, action, params, ctx, response)
             except Exception:  # noqa: BLE001 -- an observer's bug must not change the answer
                 logging.getLogger(__name__).exception("registry observer %r failed", observer)
 
     def wrap(self, middleware) -> None:
         """Put ``middleware(app) -> app`` (WSGI) in front of the registry and the emulator's
-        endpoints (features: fault injection). The AWS JSON door has its own interceptors
-        (``protocol.interceptors``), which ``mock_ecr``'s in-process path also runs."""
+        endpoints (fault injection's, ``registry/faults.py``). The AWS JSON door has its own
+        interceptors (``protocol.interceptors``), which ``mock_ecr``'s in-process path also runs."""
         self._wsgi = middleware(self._wsgi)
 
     # -- the pre-signed downloads' listener (registry/downloads.py) ---------------------

@@ -18,10 +18,10 @@ from ..errors import (
     RepositoryNotFoundException,
     UnableToGetUpstreamImageException,
 )
-from ..features.scanning.shapes import image_scan_fields
 from ..store import PUBLIC, Door, Image, Repository, archive, listing
 from ..store import image_door as store
 from ..store.pull_through import UpstreamError
+from ..store.scan_shapes import image_scan_fields
 from ..store.upstreams import import_actions, rule_for
 from .pagination import paginate
 from .tables import both, ecr, ecr_public

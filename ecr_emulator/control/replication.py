@@ -2,7 +2,8 @@
 DescribeImageReplicationStatus, and replication backfills.
 
 The copying itself is the replication feature (``features/replication.py``); this module
-validates and stores the rules and reports what the feature recorded.
+validates and stores the rules, records a backfill and announces it (``BackfillStarted``, which
+the feature runs), and reports what the feature recorded.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from ..errors import (
     ReplicationBackfillInvalidStatusException,
     ReplicationBackfillNotFoundException,
 )
-from ..features.replication import start_backfill
 from ..store import backfills as bf
+from ..store.events import BackfillStarted
 from ..store.replication import configured
 from .images import resolve
 from .pagination import paginate
@@ -120,7 +121,7 @@ def start_replication_backfill(ctx, destination, registry_id=None):
     backfill = bf.ReplicationBackfill(id=str(uuid.uuid4()), region=destination["region"],
                                       registry_id=destination["registryId"], started_at=ctx.now)
     state.replication_backfills[backfill.id] = backfill
-    start_backfill(ctx.backend, state, backfill)
+    ctx.backend.events.emit(BackfillStarted(state, backfill))  # the replication feature runs it
     return {"replicationBackfillId": backfill.id, "registryId": state.account, "destination": backfill.destination(),
             "status": bf.PREPARING, "startedAt": backfill.started_at}
 

@@ -18,9 +18,9 @@ from ..errors import (
     ValidationException,
     describe_image_id,
 )
-from ..features.scanning.shapes import basic_finding, enhanced_finding, ordered, scan_status, severity_counts
 from ..store import archive, image_door, scans
 from ..store.events import ScanningConfigured
+from ..store.scan_shapes import basic_finding, enhanced_finding, ordered, scan_status, severity_counts
 from .images import resolve
 from .pagination import paginate
 from .tables import ecr

@@ -8,8 +8,9 @@ page): ``eventTime`` (the emulator's clock), ``eventSource`` (``ecr.amazonaws.co
 ``errorCode`` / ``errorMessage`` for a failure, ``requestID``, ``eventID``, ``readOnly``...
 A registry request is recorded under the API action it stands for, as ECR logs it: a push is
 InitiateLayerUpload, UploadLayerPart, CompleteLayerUpload and PutImage, a pull BatchGetImage
-and GetDownloadUrlForLayer (``registry/routes.py``'s ``ACTIONS``); requests that stand for no
-action (``GET /v2/``, the token endpoint) are not recorded.
+and GetDownloadUrlForLayer (``registry/routes.py``'s ``ACTIONS``: the registry's dispatcher
+tells its observers the action); requests that stand for no action (``GET /v2/``, the token
+endpoint) are not recorded.
 
 The log keeps the last ``--call-log-size`` records (``ECR_EMULATOR_CALL_LOG_SIZE``) and is
 emptied by a reset. Layer bytes (UploadLayerPart's ``layerPartBlob``) are left out of
@@ -31,12 +32,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import jsonify, request
-
 from ..awsjson.identity import principal_arn
 from ..awsjson.services import load_service
-from ..runtime.admin import admin_route, bad_request, emulator
 from ..store.events import StateReset
+from .endpoints import Call, Endpoint, Refused
 from .eventbridge import API_CALL, ECR, LazyEvent, envelope, iso_z, time_bounds
 
 EVENT_VERSION = "1.08"
@@ -190,10 +189,9 @@ class CallLog:
         self.add(record, private=service == "ecr")
 
     # -- the registry (an observer of registry/routes.py's dispatcher) -------------------
-    def on_registry_request(self, request, route, params, ctx, response) -> None:
-        from ..registry.routes import ACTIONS
-
-        action = ACTIONS.get((route.name, request.method), "") if route is not None else ""
+    def on_registry_request(self, request, action: str, params, ctx, response) -> None:
+        """``action``: the private registry's action the request stands for (the registry's
+        dispatcher tells: ``ecr:PutImage``), ``""`` for none."""
         if not action:
             return
         event_name = action.split(":", 1)[1]
@@ -209,7 +207,7 @@ class CallLog:
         record = Record(self.clock.now(), "ecr-public" if public else "ecr", event_name, region, account, arn,
                         getattr(claims, "access_key", "") or None, request.remote_addr or "",
                         request.environ.get("HTTP_USER_AGENT", ""),
-                        _registry_parameters(request, route, params, account),
+                        _registry_parameters(request, action, params, account),
                         _request_id(response), error_code, error_message,
                         caller_account=getattr(ctx, "principal", None) if ctx is not None else None)
         self.add(record, private=not public)
@@ -246,7 +244,7 @@ def _request_id(response) -> str:
     return response.headers.get("x-amzn-RequestId") or str(uuid.uuid4())
 
 
-def _registry_parameters(request, route, params: dict, account: str) -> dict:
+def _registry_parameters(request, action: str, params: dict, account: str) -> dict:
     """What the request named, in the API's member names (``registryId``, ``repositoryName``...)."""
     found = {"registryId": account, "repositoryName": params.get("name")}
     if "reference" in params:
@@ -256,7 +254,7 @@ def _registry_parameters(request, route, params: dict, account: str) -> dict:
         found["layerDigest"] = params["digest"]
     if "upload_id" in params:
         found["uploadId"] = params["upload_id"]
-    if route.name == "manifest" and request.method == "PUT" and request.content_type:
+    if action == "ecr:PutImage" and request.content_type:
         found["imageManifestMediaType"] = request.content_type.split(";")[0].strip()
     if request.args.get("digest"):
         found["layerDigests"] = [request.args["digest"]]
@@ -282,14 +280,16 @@ def install(emulator_) -> None:
     emulator_.backend.events.subscribe(StateReset, lambda _event: log.clear())
 
 
-@admin_route("/calls", methods=["GET"])
-def list_calls():
+def list_calls(emulator_, call: Call) -> dict:
     """The calls recorded so far, oldest first: ``?eventName=`` and ``?eventSource=``
     (repeatable), ``?since=`` / ``?until=`` (ISO 8601 times, inclusive)."""
     try:
-        bounds = time_bounds(request.args)
+        bounds = time_bounds(call.query)
     except ValueError as error:
-        return bad_request(str(error))
-    calls = emulator().call_log.list(request.args.getlist("eventName"), request.args.getlist("eventSource"),
-                                     bounds.get("since"), bounds.get("until"))
-    return jsonify(calls=calls)
+        raise Refused(str(error)) from None
+    calls = emulator_.call_log.list(call.query.getlist("eventName"), call.query.getlist("eventSource"),
+                                    bounds.get("since"), bounds.get("until"))
+    return {"calls": calls}
+
+
+ENDPOINTS = (Endpoint("/calls", ("GET",), list_calls),)

@@ -18,11 +18,9 @@ import threading
 import weakref
 from datetime import timedelta
 
-from flask import jsonify
-
-from ..runtime.admin import admin_route, emulator
 from ..store import ImageDeleted
 from ..store.gc import Graces, collect, restart_grace
+from .endpoints import Call, Endpoint
 
 #: seconds between the collections that follow deletes while released links wait
 FOLLOW_UP = 0.5
@@ -85,19 +83,20 @@ def install(emulator_) -> None:
     backend.tasks.every(FOLLOW_UP, collector.follow_up)
 
 
-@admin_route("/gc", methods=["POST"])
-def collect_now():
+def collect_now(emulator_, call: Call) -> dict:
     """Run the collector now (on the emulator's clock) and say what it freed."""
-    return jsonify(run(emulator()))
+    return run(emulator_)
 
 
-@admin_route("/stats", methods=["GET"])
-def stats():
-    backend = emulator().backend
+def stats(emulator_, call: Call) -> dict:
+    backend = emulator_.backend
     with backend.lock:
         repos = backend.all_repositories()
         images = sum(len(repo.images) for repo in repos)
     blobs, blob_bytes = backend.blobs.stats()
     uploads, upload_bytes = backend.uploads.stats()
-    return jsonify(repositories=len(repos), images=images, blobs=blobs, blobBytes=blob_bytes,
-                   uploads=uploads, uploadBytes=upload_bytes)
+    return {"repositories": len(repos), "images": images, "blobs": blobs, "blobBytes": blob_bytes,
+            "uploads": uploads, "uploadBytes": upload_bytes}
+
+
+ENDPOINTS = (Endpoint("/gc", ("POST",), collect_now), Endpoint("/stats", ("GET",), stats))

@@ -32,9 +32,6 @@ from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from flask import jsonify, request
-
-from ..runtime.admin import admin_route, bad_request, emulator
 from ..store import PRIVATE, Door, ImageDeleted, ImagePushed, TagRemoved, scans
 from ..store.events import (
     ImageReplicated,
@@ -44,6 +41,8 @@ from ..store.events import (
     StateReset,
     StorageClassChanged,
 )
+from ..store.scan_shapes import SEVERITIES, enhanced_finding
+from .endpoints import Call, Endpoint, Refused
 
 ECR = "aws.ecr"
 INSPECTOR = "aws.inspector2"
@@ -58,8 +57,6 @@ INSPECTOR_FINDING = "Inspector2 Finding"
 API_CALL = "AWS API Call via CloudTrail"
 #: the pushes that are image pushes to AWS (replicas and pull-through copies have events of their own)
 PUSH_DOORS = (Door.REGISTRY, Door.API)
-#: ECR's severities, in the order the scan event lists them
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 
 
 def iso_z(moment: datetime) -> str:
@@ -102,8 +99,6 @@ def _inspector_form(value):
 def inspector_finding(finding, scan, repo, image) -> dict:
     """The ``detail`` of Inspector's ``Inspector2 Finding`` event (the enhanced scanning page):
     the finding as DescribeImageScanFindings shows it, with Inspector's names for the score."""
-    from .scanning.shapes import enhanced_finding
-
     detail = enhanced_finding(finding, scan, repo, image)
     score, details = detail.pop("score", None), detail.pop("scoreDetails", None)
     if score is not None:
@@ -324,15 +319,16 @@ def time_bounds(args) -> dict[str, str]:
     return bounds
 
 
-@admin_route("/events", methods=["GET"])
-def list_events():
+def list_events(emulator_, call: Call) -> dict:
     """The events raised so far, oldest first: ``?detail-type=`` and ``?source=`` (repeatable),
     ``?since=`` / ``?until=`` (ISO 8601 times, inclusive, compared with each event's ``time``)."""
     try:
-        bounds = time_bounds(request.args)
+        bounds = time_bounds(call.query)
     except ValueError as error:
-        return bad_request(str(error))
-    current = emulator()
-    events = current.event_log.list(request.args.getlist("detail-type"), request.args.getlist("source"), **bounds)
-    delivery = getattr(current, "delivery", None)
-    return jsonify(events=events, delivery=delivery.stats() if delivery is not None else None)
+        raise Refused(str(error)) from None
+    events = emulator_.event_log.list(call.query.getlist("detail-type"), call.query.getlist("source"), **bounds)
+    delivery = getattr(emulator_, "delivery", None)
+    return {"events": events, "delivery": delivery.stats() if delivery is not None else None}
+
+
+ENDPOINTS = (Endpoint("/events", ("GET",), list_events),)

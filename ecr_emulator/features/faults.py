@@ -14,7 +14,8 @@ test can show that a deploy script survives what AWS and a flaky registry do.
   optionally a ``method``: ``{"path": "/v2/app/blobs/uploads/", "method": "POST", "status":
   503, "count": 1}`` answers one upload start with 503 and an OCI error body;
   ``"resetAfterBytes": N`` lets the real answer through and cuts the connection after N bytes
-  of its body (0: before any byte).
+  of its body (0: before any byte). The registry's side (waiting, the OCI error, the cut) is a
+  WSGI middleware of the registry's (``registry/faults.py``), which asks this engine which rule fires.
 - Either kind: ``"latencyMs"`` delays the request first (at most 60 s, holding no lock),
   ``"probability"`` (0-1) fires the rule on that share of the requests it matches, ``"count"``
   fires it that many times and then retires it (without ``count`` it stays), ``"message"``
@@ -33,12 +34,10 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from flask import jsonify
-
 from ..awsjson.aws_error import AwsError
 from ..awsjson.services import load_service
-from ..runtime.admin import admin_route, bad_request, emulator, json_body
 from ..store.events import StateReset
+from .endpoints import JSON, Call, Endpoint, Refused
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +46,6 @@ MAX_LATENCY_MS = 60_000
 ERROR_STATUS = {"ServerException": 500, "InternalFailure": 500, "InternalServerError": 500,
                 "InternalServerException": 500, "ServiceUnavailable": 503, "ServiceUnavailableException": 503}
 DEFAULT_MESSAGES = {"ThrottlingException": "Rate exceeded"}
-#: the OCI code a registry fault's status is answered with
-OCI_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND", 405: "UNSUPPORTED", 429: "TOOMANYREQUESTS",
-             503: "UNAVAILABLE"}
 _FIELDS = {"id", "operation", "service", "error", "message", "status", "path", "method", "count", "probability",
            "latencyMs", "resetAfterBytes"}
 
@@ -85,6 +81,11 @@ class Rule:
         if self.path is None or self.method not in (None, method):
             return False
         return fnmatch.fnmatchcase(path, self.path) if "*" in self.path else path.startswith(self.path)
+
+    def wait(self) -> None:
+        """``latencyMs`` first (bounded), holding no lock."""
+        if self.latencyMs:
+            time.sleep(min(self.latencyMs, MAX_LATENCY_MS) / 1000)
 
     def as_dict(self) -> dict:
         found = {k: v for k, v in asdict(self).items() if v is not None}
@@ -151,7 +152,8 @@ def parse_rule(body: dict, rule_id: str) -> Rule:
 
 
 class Faults:
-    """The rules, and the two hooks that apply them (one per door)."""
+    """The rules, and what applies them: the AWS JSON door's interceptor (:meth:`intercept`) and
+    the questions the registry's middleware asks (:attr:`active`, :meth:`fire_request`)."""
 
     def __init__(self) -> None:
         self._rules: list[Rule] = []
@@ -165,9 +167,6 @@ class Faults:
             rule.id = f"fault-{next(self._ids)}"
             self._rules.append(rule)
         return rule
-
-    def active(self) -> bool:
-        return bool(self._rules)
 
     def list(self) -> list[dict]:
         with self._lock:
@@ -202,126 +201,60 @@ class Faults:
         rule = self._fire(lambda r: r.matches_call(call.service.name, call.operation))
         if rule is None:
             return
-        _wait(rule)
+        rule.wait()
         if rule.error is not None:
             error = AwsError(rule.message or DEFAULT_MESSAGES.get(rule.error, f"Injected {rule.error}."))
             error.code = rule.error
             error.status = rule.status or ERROR_STATUS.get(rule.error, 400)
             raise error
 
-    # -- the registry: a WSGI middleware in front of it ------------------------------------
-    def middleware(self, app, emulator_=None):
-        """``app`` behind the registry rules; the answers they give instead of the registry are
-        told to ``emulator_``'s registry observers (the call log shows them)."""
-        def serve(environ, start_response):
-            path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
-            if not self._rules or _is_control_plane(environ, path, method) or _is_admin(path):
-                return app(environ, start_response)
-            rule = self._fire(lambda r: r.matches_request(method, path))
-            if rule is None:
-                return app(environ, start_response)
-            _wait(rule)
-            if rule.status is not None:
-                response = _registry_error(rule)
-                if emulator_ is not None:
-                    _observe(emulator_, environ, response)
-                return response(environ, start_response)
-            if rule.resetAfterBytes is not None:
-                return _cut(app(environ, start_response), rule.resetAfterBytes)
-            return app(environ, start_response)
+    # -- the registry: consulted by its middleware (registry/faults.py) -----------------------
+    @property
+    def active(self) -> bool:
+        """Whether any rule is set (without one, requests go by untouched)."""
+        return bool(self._rules)
 
-        return serve
-
-
-def _wait(rule: Rule) -> None:
-    if rule.latencyMs:
-        time.sleep(min(rule.latencyMs, MAX_LATENCY_MS) / 1000)
-
-
-def _is_control_plane(environ, path: str, method: str) -> bool:
-    return method == "POST" and (path == "/" or "HTTP_X_AMZ_TARGET" in environ)
-
-
-def _is_admin(path: str) -> bool:
-    """The emulator's own endpoints are never faulted (the pre-signed blob downloads are)."""
-    return (path.startswith("/_emulator/") and not path.startswith("/_emulator/blobs/")) \
-        or path.startswith("/moto-api/")
-
-
-def _registry_error(rule: Rule):
-    from ..registry.oci_errors import ERRORS, RegistryError, render
-
-    code = OCI_CODES.get(rule.status, "UNKNOWN")
-    response = render(RegistryError(code, rule.message or f"{ERRORS[code][1]} (injected fault {rule.id})"))
-    response.status_code = rule.status
-    return response
-
-
-def _observe(emulator_, environ, response) -> None:
-    from werkzeug.wrappers import Request
-
-    from ..registry.oci_errors import RegistryError
-    from ..registry.routes import match
-
-    request = Request(environ)
-    try:
-        route, params = match(request.path)
-    except RegistryError:
-        return
-    emulator_.observe_registry(request, route, params, None, response)
-
-
-def _cut(chunks, limit: int):
-    """The answer's body up to ``limit`` bytes, then ConnectionAbortedError: the server resets
-    the connection at once (the server contract; werkzeug and gunicorn close it). 0: before
-    anything is sent; an answer shorter than ``limit`` goes through whole."""
-    sent = 0
-    try:
-        if limit == 0:
-            raise ConnectionAbortedError("injected fault: connection cut before the answer")
-        for chunk in chunks:
-            if sent + len(chunk) >= limit:
-                yield chunk[:limit - sent]
-                raise ConnectionAbortedError(f"injected fault: connection cut after {limit} bytes")
-            sent += len(chunk)
-            yield chunk
-    finally:
-        getattr(chunks, "close", lambda: None)()
+    def fire_request(self, method: str, path: str) -> Rule | None:
+        """The registry rule that fires for this request now (its hit counted), or None."""
+        return self._fire(lambda r: r.matches_request(method, path))
 
 
 def install(emulator_) -> None:
     faults = emulator_.faults = Faults()
     emulator_.protocol.interceptors.append(faults.intercept)
-    emulator_.inline_vetoes.append(faults.active)  # a rule may delay a call: never on the loop
-    emulator_.wrap(lambda app: faults.middleware(app, emulator_))
+    emulator_.inline_vetoes.append(lambda: faults.active)  # a rule may delay a call: never on the loop
     emulator_.backend.events.subscribe(StateReset, lambda _event: faults.clear())
 
 
-@admin_route("/faults", methods=["POST"])
-def add_fault():
-    body = json_body()
-    if body is None:
-        return bad_request("send a JSON object: a fault rule")
+def add_fault(emulator_, call: Call):
+    if call.body is None:
+        raise Refused("send a JSON object: a fault rule")
     try:
-        rule = emulator().faults.add(body)
+        rule = emulator_.faults.add(call.body)
     except BadRule as error:
-        return bad_request(str(error))
-    return jsonify(fault=rule.as_dict()), 201
+        raise Refused(str(error)) from None
+    return {"fault": rule.as_dict()}, 201
 
 
-@admin_route("/faults", methods=["GET"])
-def list_faults():
-    return jsonify(faults=emulator().faults.list())
+def list_faults(emulator_, call: Call) -> dict:
+    return {"faults": emulator_.faults.list()}
 
 
-@admin_route("/faults", methods=["DELETE"])
-def clear_faults():
-    emulator().faults.clear()
-    return jsonify(faults=[])
+def clear_faults(emulator_, call: Call) -> dict:
+    emulator_.faults.clear()
+    return {"faults": []}
 
 
-@admin_route("/faults/<rule_id>", methods=["DELETE"])
-def remove_fault(rule_id: str):
-    if not emulator().faults.remove(rule_id):
-        return bad_request(f"no fault rule {rule_id}", 404)
-    return jsonify(faults=emulator().faults.list())
+def remove_fault(emulator_, call: Call) -> dict:
+    rule_id = call.params["rule_id"]
+    if not emulator_.faults.remove(rule_id):
+        raise Refused(f"no fault rule {rule_id}", 404)
+    return {"faults": emulator_.faults.list()}
+
+
+ENDPOINTS = (
+    Endpoint("/faults", ("POST",), add_fault, body=JSON),
+    Endpoint("/faults", ("GET",), list_faults),
+    Endpoint("/faults", ("DELETE",), clear_faults),
+    Endpoint("/faults/<rule_id>", ("DELETE",), remove_fault),
+)

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify
-
 from ..errors import InvalidParameterException
 from ..lifecycle.plan import EXPIRE, plan
 from ..lifecycle.policy import parse
-from ..runtime.admin import admin_route, emulator
 from ..store import archive
 from ..store.events import Door, StorageClassChanged
+from .endpoints import Call, Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +61,12 @@ def run_all(backend) -> list[dict]:
     return summaries
 
 
-@admin_route("/lifecycle/run", methods=["POST"])
-def run_now():
+def run_now(emulator_, call: Call) -> dict:
     """Apply every lifecycle policy now (what ECR does within 24 hours of an image qualifying)."""
-    return jsonify(repositories=run_all(emulator().backend))
+    return {"repositories": run_all(emulator_.backend)}
+
+
+ENDPOINTS = (Endpoint("/lifecycle/run", ("POST",), run_now),)
 
 
 def install(emulator) -> None:

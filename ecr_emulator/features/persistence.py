@@ -19,14 +19,12 @@ import logging
 import threading
 import weakref
 
-from flask import Response, request
-
 from ..identity.tokens import TokenSigner
-from ..runtime.admin import admin_route, bad_request, emulator
 from ..store import schema, snapshot, tarball
 from ..store.blobs import StorageFull
 from ..store.codec import CodecError
 from ..store.statedir import StateDir, StateDirError, open_blob
+from .endpoints import STREAM, Call, Endpoint, Refused, Stream
 
 log = logging.getLogger(__name__)
 
@@ -118,55 +116,51 @@ def saver_of(emulator) -> Saver | None:
     return _SAVERS.get(emulator)
 
 
-@admin_route("/state", methods=["GET"])
-def export_state():
+def export_state(current, call: Call) -> Stream:
     """The whole state as a tar stream (blobs, then ``state.json``)."""
-    current = emulator()
     data, blobs = snapshot.capture(current.backend, current.tokens.secret)
-    return Response(tarball.export_stream(data, blobs), mimetype="application/x-tar",
-                    headers={"Content-Disposition": 'attachment; filename="ecr-emulator-state.tar"'})
+    return Stream(tarball.export_stream(data, blobs), "application/x-tar",
+                  {"Content-Disposition": 'attachment; filename="ecr-emulator-state.tar"'})
 
 
 def _limits(settings) -> tarball.Limits:
     return tarball.Limits(metadata=settings.snapshot_metadata_limit, total=settings.snapshot_size_limit)
 
 
-@admin_route("/state", methods=["PUT", "POST"])
-def import_state():
+def import_state(current, call: Call) -> dict:
     """Replace the whole state with an exported one (the tokens' key included). The archive is
     read (its blobs staged in the blob store, verified against their names), its metadata
     validated against the state's schema (store/schema.py) and checked, before anything is
     applied: on any error nothing changes and the staged blobs are dropped."""
-    current = emulator()
     saver = saver_of(current)
     store = current.backend.blobs
     guard = saver.lock if saver else threading.Lock()
     with guard:  # no save (and no sweep of the files arriving) while importing
         try:
-            data, blobs = tarball.read_archive(request.stream, store, _limits(current.settings))
+            data, blobs = tarball.read_archive(call.body, store, _limits(current.settings))
         except tarball.ArchiveTooLarge as error:
-            return bad_request(str(error), 413)
+            raise Refused(str(error), 413) from None
         except tarball.ArchiveError as error:
-            return bad_request(str(error))
+            raise Refused(str(error)) from None
         except StorageFull as error:
-            return bad_request(f"the archive's blobs do not fit: {error.strerror}", status=507)
+            raise Refused(f"the archive's blobs do not fit: {error.strerror}", 507) from None
         try:
             schema.validate(data)
             snap = snapshot.parse(data)
             schema.check_consistency(snap)
         except CodecError as error:
             _drop(store, blobs)
-            return bad_request(str(error))
+            raise Refused(str(error)) from None
         missing = sorted(set(snap.blobs) - set(blobs))
         if missing:
             _drop(store, blobs)
-            return bad_request(f"the archive lacks the blobs {', '.join(missing[:5])}"
-                               + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+            raise Refused(f"the archive lacks the blobs {', '.join(missing[:5])}"
+                          + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
         wrong = [d for d, size in snap.blobs.items() if blobs[d].size != size]
         if wrong:
             _drop(store, blobs)
-            return bad_request(f"state.json: $.snapshot.blobs: the sizes of {', '.join(wrong[:5])} are not "
-                               "those of their files")
+            raise Refused(f"state.json: $.snapshot.blobs: the sizes of {', '.join(wrong[:5])} are not "
+                          "those of their files")
         _drop(store, {d: b for d, b in blobs.items() if d not in snap.blobs})
         key_before = current.tokens.secret
         snapshot.apply(current.backend, snap, lambda digest, size: blobs[digest])
@@ -184,3 +178,9 @@ def import_state():
 def _drop(store, staged: dict) -> None:
     for each in staged.values():
         store.drop(each)
+
+
+ENDPOINTS = (
+    Endpoint("/state", ("GET",), export_state),
+    Endpoint("/state", ("PUT", "POST"), import_state, body=STREAM),
+)

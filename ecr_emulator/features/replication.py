@@ -21,8 +21,9 @@ Rules with ``deleteReplication`` enabled also replicate image deletions and tag 
 their destinations (where the image is still the one replicated: same digest; an image an
 index of the destination still references stays), with the same permission check.
 
-Backfills (StartReplicationBackfill) replicate the images that were there before the rule,
-one image-and-tag at a time, through the same :func:`replicate`.
+Backfills (StartReplicationBackfill, announced by the control plane as ``BackfillStarted``)
+replicate the images that were there before the rule, one image-and-tag at a time, through the
+same :func:`replicate`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..errors import AwsError, ImageAlreadyExistsException
 from ..identity.iam import AccessRequest, Principal, authorized
 from ..store import PRIVATE, Door, ImageDeleted, ImagePushed, TagRemoved
 from ..store import backfills as bf
-from ..store.events import ImageReplicated
+from ..store.events import BackfillStarted, ImageReplicated
 from ..store.image_door import link_blob, parents_of, referrers_of
 from ..store.model import Image, RegistryState, Repository, repository_arn
 from ..store.replication import COMPLETE, FAILED, IN_PROGRESS, destinations_for, rule_matches, set_status
@@ -58,6 +59,7 @@ def install(emulator) -> None:
     backend.events.subscribe(ImagePushed, lambda event: _on_push(backend, event))
     backend.events.subscribe(ImageDeleted, lambda event: _on_delete(backend, event, None))
     backend.events.subscribe(TagRemoved, lambda event: _on_delete(backend, event, event.tag))
+    backend.events.subscribe(BackfillStarted, lambda event: start_backfill(backend, event.state, event.backfill))
 
 
 def _on_push(backend, event: ImagePushed) -> None:

@@ -75,7 +75,13 @@ class Server:
         """The lock to hold while running this request on the loop, taken without waiting;
         None when the app does not offer one for it (``app.inline_lock(environ)``: a quick
         in-memory call) or someone else holds it: then the request goes to a thread."""
-        lock = self._inline_lock(environ) if self._inline_lock is not None else None
+        if self._inline_lock is None:
+            return None
+        try:
+            lock = self._inline_lock(environ)
+        except Exception:  # noqa: BLE001 -- the app's bug: its request still gets a thread
+            log.exception("inline_lock failed")
+            return None
         if lock is not None and lock.acquire(blocking=False):
             return lock
         return None

@@ -3,7 +3,8 @@
 :func:`register` adds it to the emulator's Flask app: ``/v2/...`` (the route table in
 ``routes.py``), ``/ecr-emulator-layers/...`` (pre-signed layer downloads, ``downloads.py``) and, on the ECR
 Public listener, ``/token`` (Bearer tokens, ``public_listener.py``). Views go
-through ``store/`` only; errors are the OCI table in ``errors.py``.
+through ``store/`` only; errors are the OCI table in ``oci_errors.py``. ``faults.py`` is fault
+injection's WSGI middleware (``app.py`` puts it in front of the application).
 """
 
 from __future__ import annotations

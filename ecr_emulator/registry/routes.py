@@ -86,6 +86,12 @@ PUBLIC_ACTIONS: dict[tuple[str, str], str] = {
     key: "ecr-public:" + action.partition(":")[2] for key, action in ACTIONS.items() if key[1] not in ("GET", "HEAD")
 }
 
+def action_of(route: Route | None, method: str) -> str:
+    """The private registry's action ``route`` and ``method`` stand for (``ecr:PutImage``), or
+    ``""``: what the registry observers (the call log) record a request under, on either listener."""
+    return ACTIONS.get((route.name, method), "") if route is not None else ""
+
+
 def match(path: str) -> tuple[Route, dict[str, str]]:
     for route in ROUTES:
         found = route.pattern.match(path)
@@ -162,10 +168,11 @@ def dispatch(emulator, request: Request) -> Response:
             ctx.action = PUBLIC_ACTIONS.get((route.name, request.method), "")
         else:
             ctx = authorize(emulator, request)
-            ctx.action = ACTIONS.get((route.name, request.method), "")
+            ctx.action = action_of(route, request.method)
         seen["ctx"] = ctx
         return view(ctx, **params)
 
     response = guarded(call)
-    emulator.observe_registry(request, seen.get("route"), seen.get("params", {}), seen.get("ctx"), response)
+    emulator.observe_registry(request, action_of(seen.get("route"), request.method), seen.get("params", {}),
+                              seen.get("ctx"), response)
     return response

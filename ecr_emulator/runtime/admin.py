@@ -1,7 +1,9 @@
 """The emulator's own endpoints, under ``/_emulator/`` (and moto's ``/moto-api/reset``).
 
-Features add theirs with :func:`admin_route` at module level (``features/``), so every
-emulator endpoint is declared through one place, where three guards apply to all of them alike:
+The features' endpoints are plain data (``features/endpoints.py``: rule, methods, a handler
+taking plain inputs and answering plain data); :func:`mount` puts each one on this module's one
+blueprint, so every emulator endpoint is served through one place, where three guards apply to
+all of them alike:
 
 - the ``Host`` must be one of this server's own names (:func:`is_own_host`): ``localhost``, a
   loopback address, ``--host``, the ECR / ECR Public host names it serves, or an
@@ -28,11 +30,13 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
 from .. import __version__
 from ..addressing.ecr_public import AWS_HOST as PUBLIC_REGISTRY_HOST
 from ..addressing.partitions import ECR_HOST_NAME
+from ..features import ENDPOINTS
+from ..features.endpoints import JSON, STREAM, Call, Endpoint, Refused, Stream
 
 ADMIN = Blueprint("emulator_admin", __name__)
 #: methods that change nothing: the admin token is not asked for them
@@ -42,7 +46,8 @@ log = logging.getLogger(__name__)
 
 
 def admin_route(rule: str, **options):
-    """Register an emulator endpoint at ``/_emulator<rule>`` (a Flask route decorator)."""
+    """Register one of this module's endpoints at ``/_emulator<rule>`` (a Flask route decorator;
+    features declare theirs as data instead: :func:`mount`)."""
     return ADMIN.route("/_emulator" + rule, **options)
 
 
@@ -168,6 +173,29 @@ def advance_clock():
         log.warning("clock advanced to %s: every registry login issued so far has expired "
                     "(clients see 401/403 until they log in again)", now.isoformat())
     return jsonify(now=now.isoformat())
+
+
+def mount(endpoint: Endpoint) -> None:
+    """Serve a feature's ``endpoint`` on the blueprint: read the inputs it declares, call its
+    handler with the emulator, render its answer (JSON, or a stream) or its refusal."""
+    def view(**params):
+        body = json_body() if endpoint.body == JSON else request.stream if endpoint.body == STREAM else None
+        try:
+            answer = endpoint.handler(emulator(), Call(params, request.args, body))
+        except Refused as refusal:
+            return bad_request(refusal.message, refusal.status)
+        if isinstance(answer, Stream):
+            return Response(answer.chunks, mimetype=answer.mimetype, headers=dict(answer.headers))
+        if isinstance(answer, tuple):
+            data, status = answer
+            return jsonify(data), status
+        return jsonify(answer)
+
+    ADMIN.add_url_rule("/_emulator" + endpoint.rule, endpoint.name, view, methods=list(endpoint.methods))
+
+
+for _endpoint in ENDPOINTS:
+    mount(_endpoint)
 
 
 def register(app: Flask) -> None:

@@ -147,6 +147,15 @@ class ScanningConfigured:
 
 
 @dataclass(frozen=True)
+class BackfillStarted:
+    """StartReplicationBackfill added ``backfill`` (``store.backfills.ReplicationBackfill``,
+    PREPARING) to ``state``; the replication feature runs it."""
+
+    state: object
+    backfill: object
+
+
+@dataclass(frozen=True)
 class StateReset:
     """Everything was forgotten (``Backend.reset``): features drop what they keep besides the store."""
 

@@ -3,6 +3,8 @@ of run, so PREPARING / IN_PROGRESS / STOPPING are observed deterministically."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from ecr_emulator.awsjson import Caller
@@ -13,6 +15,7 @@ from ecr_emulator.errors import (
     ReplicationBackfillInProgressException,
     ReplicationBackfillInvalidStatusException,
 )
+from ecr_emulator.features import replication as replication_feature
 from ecr_emulator.identity.tokens import TokenSigner
 from ecr_emulator.settings import Settings
 from ecr_emulator.store import Backend, Blob, Door
@@ -37,6 +40,7 @@ def ctx():
     backend.tasks = CapturedTasks()
     # eleven destination regions for the limit test: made-up ones, served as --extra-region
     settings = Settings(extra_regions=tuple(f"us-test-{n}" for n in range(11)))
+    replication_feature.install(SimpleNamespace(backend=backend))  # it runs the backfills started
     return RequestContext(backend, settings, TokenSigner(), Caller(ACCOUNT, "us-east-1"), "ecr", "localhost")
 
 
@@ -88,15 +92,14 @@ def test_stopping_an_in_progress_backfill_lets_the_current_replication_finish(ct
     _push(ctx, "team/b", "b")
     backfill_id = _start(ctx, "us-west-2")["replicationBackfillId"]
     backfill = ctx.backend.private(ACCOUNT, "us-east-1").replication_backfills[backfill_id]
-    from ecr_emulator.features import replication as feature
-    real = feature._backfill_one
+    real = replication_feature._backfill_one
 
     def one_then_stop(*args):
         real(*args)
         stopped = replication.stop_replication_backfill(ctx, replication_backfill_id=backfill_id)
         assert stopped["status"] == "STOPPING"
 
-    monkeypatch.setattr(feature, "_backfill_one", one_then_stop)
+    monkeypatch.setattr(replication_feature, "_backfill_one", one_then_stop)
     ctx.backend.tasks.work.pop()()
     assert backfill.status == "STOPPED"
     assert backfill.progress() == {"totalReplicationCount": 2, "completedReplicationCount": 1,

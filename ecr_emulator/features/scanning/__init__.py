@@ -4,8 +4,8 @@ shipped in ``demo_feed/``), and canned findings for users who want fixed results
 
 Engine: ``layers`` (streamed layers, whiteouts), ``inventory`` (OS and packages per package
 manager), ``versions`` (ordering per ecosystem), ``osv`` (the feed and matching), ``cvss``,
-``shapes`` (the API's finding shapes), ``scanner`` (one scan, and recording its outcome),
-``canned`` (the endpoint).
+``scanner`` (one scan, and recording its outcome), ``canned`` (the endpoints, listed in ``features/__init__.py``). The
+API's finding shapes are ``store/scan_shapes.py`` (the control plane renders them too).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import threading
 
 from ...store import PRIVATE, ImagePushed, image_door, scans
 from ...store.events import ScanFinished, ScanStarted
-from . import canned  # noqa: F401  (declares the emulator endpoint)
 from .layers import Budget
 from .osv import VulnDb
 from .scanner import ScanOutcome, finish, scan_image

@@ -10,35 +10,29 @@ from __future__ import annotations
 
 import re
 
-from flask import jsonify, request
-
-from ...runtime.admin import admin_route, bad_request, emulator, json_body
 from ...store import scans
+from ...store.scan_shapes import SEVERITIES
 from ...store.scans import CannedScan, Cvss, Finding
+from ..endpoints import JSON, Call, Endpoint, Refused
 from . import cvss
 from .scanner import ScanOutcome, finish
-from .shapes import SEVERITIES
 
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 _STATUSES = (scans.COMPLETE, scans.FAILED, scans.UNSUPPORTED_IMAGE)
 _TEXT = ("description", "uri", "packageManager", "fixedInVersion", "filePath", "sourceLayerHash", "title")
 
 
-class _Bad(ValueError):
-    pass
-
-
 def _finding(item) -> Finding:
     if not isinstance(item, dict):
-        raise _Bad("each finding is an object")
+        raise Refused("each finding is an object")
     name, severity = item.get("name"), item.get("severity")
     if not isinstance(name, str) or not name:
-        raise _Bad('each finding needs a "name" (the vulnerability id, e.g. CVE-2024-1234)')
+        raise Refused('each finding needs a "name" (the vulnerability id, e.g. CVE-2024-1234)')
     if severity not in SEVERITIES:
-        raise _Bad(f'"severity" of {name} must be one of {", ".join(SEVERITIES)}')
+        raise Refused(f'"severity" of {name} must be one of {", ".join(SEVERITIES)}')
     for key in ("packageName", "packageVersion", "cvss3Vector", "cvss2Vector", *_TEXT):
         if key in item and not isinstance(item[key], str):
-            raise _Bad(f'"{key}" of {name} must be a string')
+            raise Refused(f'"{key}" of {name} must be a string')
     scores = []
     if item.get("cvss3Vector"):
         vector = item["cvss3Vector"]
@@ -55,45 +49,40 @@ def _finding(item) -> Finding:
     )
 
 
-def _registry(body: dict):
-    emu = emulator()
+def _registry(emu, body: dict):
     account = body.get("account") or emu.settings.account
     region = body.get("region") or emu.settings.region
     if not (isinstance(account, str) and re.fullmatch(r"[0-9]{12}", account)) or not isinstance(region, str):
-        raise _Bad('"account" is 12 digits and "region" a region name (both optional)')
+        raise Refused('"account" is 12 digits and "region" a region name (both optional)')
     if not emu.settings.accepts_region(region):
-        raise _Bad(f'"region" {region!r} is not a region this server answers for (AWS\'s, --region or '
+        raise Refused(f'"region" {region!r} is not a region this server answers for (AWS\'s, --region or '
                    '--extra-region)')
     return emu.backend.private(account, region)
 
 
-@admin_route("/scan-findings", methods=["POST"])
-def set_findings():
+def set_findings(emu, call: Call) -> dict:
     """Body: ``{"imageDigest", "findings": [{"name", "severity", "packageName", "packageVersion",
     "fixedInVersion", "description", "uri", "cvss3Vector", ...}], "status"?, "description"?,
     "account"?, "region"?}``."""
-    body = json_body()
+    body = call.body
     if body is None:
-        return bad_request("send a JSON object")
+        raise Refused("send a JSON object")
     digest = body.get("imageDigest")
     if not isinstance(digest, str) or not _DIGEST.match(digest):
-        return bad_request('"imageDigest" must be a sha256 digest (sha256:<64 hex>)')
+        raise Refused('"imageDigest" must be a sha256 digest (sha256:<64 hex>)')
     status = body.get("status", scans.COMPLETE)
     if status not in _STATUSES:
-        return bad_request(f'"status" must be one of {", ".join(_STATUSES)}')
+        raise Refused(f'"status" must be one of {", ".join(_STATUSES)}')
     items = body.get("findings", [])
     if not isinstance(items, list):
-        return bad_request('"findings" must be a list')
-    try:
-        findings = [_finding(item) for item in items]
-        state = _registry(body)
-    except _Bad as error:
-        return bad_request(str(error))
+        raise Refused('"findings" must be a list')
+    findings = [_finding(item) for item in items]
+    state = _registry(emu, body)
     default_description = {scans.COMPLETE: scans.COMPLETE_DESCRIPTION,
                            scans.UNSUPPORTED_IMAGE: scans.UNSUPPORTED_DESCRIPTION}.get(status, "UnableToScan")
     description = body.get("description") or default_description
     preset = CannedScan(status, str(description), findings if status == scans.COMPLETE else [])
-    backend = emulator().backend
+    backend = emu.backend
     updated = 0
     with backend.lock:
         state.canned_findings[digest] = preset
@@ -104,15 +93,18 @@ def set_findings():
                                       image.scan.architecture, image.scan.platform, image.scan.author)
                 finish(backend, image, image.scan, outcome, image.scan.vulnerability_source_updated_at)
                 updated += 1
-    return jsonify(imageDigest=digest, findings=len(findings), status=status, scansUpdated=updated)
+    return {"imageDigest": digest, "findings": len(findings), "status": status, "scansUpdated": updated}
 
 
-@admin_route("/scan-findings/<digest>", methods=["DELETE"])
-def clear_findings(digest: str):
-    try:
-        state = _registry({"account": request.args.get("account"), "region": request.args.get("region")})
-    except _Bad as error:
-        return bad_request(str(error))
-    with emulator().backend.lock:
+def clear_findings(emu, call: Call) -> dict:
+    digest = call.params["digest"]
+    state = _registry(emu, {"account": call.query.get("account"), "region": call.query.get("region")})
+    with emu.backend.lock:
         removed = state.canned_findings.pop(digest, None) is not None
-    return jsonify(imageDigest=digest, removed=removed)
+    return {"imageDigest": digest, "removed": removed}
+
+
+ENDPOINTS = (
+    Endpoint("/scan-findings", ("POST",), set_findings, body=JSON),
+    Endpoint("/scan-findings/<digest>", ("DELETE",), clear_findings),
+)

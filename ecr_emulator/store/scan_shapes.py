@@ -1,17 +1,22 @@
 """Findings in the two shapes DescribeImageScanFindings answers with: BASIC ``findings``
-(``ImageScanFinding``) and ENHANCED ``enhancedFindings`` (Amazon Inspector's finding).
+(``ImageScanFinding``) and ENHANCED ``enhancedFindings`` (Amazon Inspector's finding), and the
+scan status and summary DescribeImages shows.
 
 Both are rendered from the same :class:`~ecr_emulator.store.scans.Finding`, so a canned
-finding and a scanned one look alike.
+finding and a scanned one look alike. They live beside the scan model rather than with the
+scanner or the control plane because both sides render them: the control plane
+(DescribeImages, DescribeImageScanFindings) and the engines (canned findings check severities,
+EventBridge's Inspector events carry the enhanced finding), and neither may import the other.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from ...addressing.partitions import arn
-from ...store.scans import Finding, ImageScan
+from ..addressing.partitions import arn
+from .scans import Finding, ImageScan
 
+#: ECR's severities, most severe first (the order findings and the scan event list them)
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
