@@ -73,23 +73,31 @@ class Saver:
             log.exception("saving the state to %s failed", self.state.root)
 
 
+def checked(data: dict) -> snapshot.Snapshot:
+    """``state.json`` as a snapshot, once it passed the state's schema (store/schema.py) and
+    its consistency checks: what an import and a restart both require before applying anything
+    (raises :class:`CodecError` naming the first bad path)."""
+    schema.validate(data)
+    snap = snapshot.parse(data)
+    schema.check_consistency(snap)
+    return snap
+
+
+def _read_checked(state: StateDir) -> snapshot.Snapshot | None:
+    data = state.read()
+    if data is None:
+        return None
+    try:
+        return checked(data)
+    except CodecError as error:
+        raise StateDirError(f"{state.metadata}: {error}") from None
+
+
 def preflight(settings) -> None:
     """Check (and lock) the state directory before the server starts, so a problem is one
     clear line instead of a failing worker. Raises :class:`StateDirError`."""
     if settings.state_dir:
-        state = StateDir(settings.state_dir).open()
-        data = state.read()
-        if data is not None:
-            try:
-                snapshot.parse(data)
-            except CodecError as error:
-                raise StateDirError(f"{state.metadata}: {error}") from None
-
-
-def _restore(emulator, data: dict, blob_for) -> None:
-    snap = snapshot.parse(data)
-    snapshot.apply(emulator.backend, snap, blob_for)
-    emulator.tokens = TokenSigner(snap.token_secret)
+        _read_checked(StateDir(settings.state_dir).open())
 
 
 def install(emulator) -> None:
@@ -97,9 +105,10 @@ def install(emulator) -> None:
     if not directory:
         return
     state = StateDir(directory).open()
-    data = state.read()
-    if data is not None:
-        _restore(emulator, data, lambda digest, size: open_blob(state.blobs, digest, size))
+    snap = _read_checked(state)
+    if snap is not None:
+        snapshot.apply(emulator.backend, snap, lambda digest, size: open_blob(state.blobs, digest, size))
+        emulator.tokens = TokenSigner(snap.token_secret)
         log.info("restored the state saved in %s", state.root)
     emulator.backend.blobs.attach(state.blobs)
     resumed = emulator.backend.uploads.resume()
@@ -145,9 +154,7 @@ def import_state(current, call: Call) -> dict:
         except StorageFull as error:
             raise Refused(f"the archive's blobs do not fit: {error.strerror}", 507) from None
         try:
-            schema.validate(data)
-            snap = snapshot.parse(data)
-            schema.check_consistency(snap)
+            snap = checked(data)
         except CodecError as error:
             _drop(store, blobs)
             raise Refused(str(error)) from None

@@ -3,13 +3,17 @@
 The issue's malformed snapshots (fields of the wrong type deep in ``state.json``) are refused
 with a 4xx naming the first bad path, change nothing (state, tokens, logins) and every call
 afterwards is answered 2xx; a gzip bomb (1 GiB behind a few MB) is refused with bounded
-memory. Against a real server process (gunicorn), seeded through its APIs.
+memory. Against a real server process, seeded through its APIs. A restart on a --state-dir
+whose state.json is malformed in the same ways does not start, and leaves it as it was.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
+import sys
 import tarfile
 import zlib
 
@@ -200,3 +204,32 @@ def test_a_gzip_bomb_is_refused_with_bounded_memory(member, status):
         assert answer.status_code == status, answer.text
         assert [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]] == ["kept"]
     assert grown < 200 * MIB, f"peak RSS grew by {grown / MIB:.0f} MiB"
+
+
+@pytest.fixture(scope="module")
+def saved_state(tmp_path_factory):
+    """The state directory a server saved of a seeded state."""
+    directory = tmp_path_factory.mktemp("saved") / "state"
+    with ServerProcess("--no-access-log", "--state-dir", str(directory)) as running:
+        seed(running.url)
+    return directory
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_state_dir_stops_the_start_with_one_line_and_is_left_as_it_was(saved_state, tmp_path, case):
+    """A restart reads state.json with the same checks as an import: the server does not start
+    on a state it would answer 500 from, says which path is wrong, and writes nothing."""
+    change, path = MALFORMED[case]
+    directory = tmp_path / "state"
+    shutil.copytree(saved_state, directory)  # its blob files too: only the metadata is wrong
+    metadata = directory / "state.json"
+    state = json.loads(metadata.read_bytes())
+    change(state)
+    metadata.write_text(json.dumps(state))
+    before = metadata.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "ecr_emulator", "serve", "--port", "0", "--public-port", "0",
+                             "--download-port", "0", "--state-dir", str(directory)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, (case, result.stdout, result.stderr)
+    assert result.stderr.startswith("ecr-emulator: ") and path in result.stderr, (case, result.stderr)
+    assert metadata.read_bytes() == before
