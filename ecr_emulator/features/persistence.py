@@ -77,6 +77,7 @@ def checked(data: dict) -> snapshot.Snapshot:
     """``state.json`` as a snapshot, once it passed the state's schema (store/schema.py) and
     its consistency checks: what an import and a restart both require before applying anything
     (raises :class:`CodecError` naming the first bad path)."""
+    snapshot.check_format(data)
     schema.validate(data)
     snap = snapshot.parse(data)
     schema.check_consistency(snap)

@@ -45,13 +45,19 @@ def capture(backend, token_secret: bytes) -> tuple[dict, dict[str, Blob]]:
     return data, blobs
 
 
-def parse(data) -> Snapshot:
-    """The :class:`Snapshot` in JSON data (raises :class:`CodecError` if it is not one)."""
+def check_format(data) -> None:
+    """That JSON ``data`` is an ecr-emulator state this version reads (its format and version
+    first: a newer state says "upgrade" rather than failing on the fields it added)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CodecError(f"not an ecr-emulator state (no \"format\": \"{FORMAT}\")")
     if not isinstance(data.get("version"), int) or data["version"] > VERSION:
         raise CodecError(f"state format version {data.get('version')!r} is newer than this ecr-emulator "
                          f"reads ({VERSION}); upgrade ecr-emulator")
+
+
+def parse(data) -> Snapshot:
+    """The :class:`Snapshot` in JSON data (raises :class:`CodecError` if it is not one)."""
+    check_format(data)
     try:
         snapshot = decode(data.get("snapshot"))
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:  # a value the codec cannot read
