@@ -40,6 +40,8 @@ STREAM_QUEUE = 4 << 20
 #: bytes per sendfile call (the sweeper sees progress between calls, and in the kernel's send
 #: queue during one: :meth:`Answering.unsent`)
 SENDFILE_PIECE = 64 << 20
+#: bytes read and written per piece when a file answer goes out as a copy (_copies_files)
+COPY_PIECE = 4 << 20
 
 
 class Answering:
@@ -193,6 +195,9 @@ class Answering:
         offset, left = answer.offset, answer.count
         self.sending_file = True
         try:
+            if self._copies_files():
+                await self._copy_file(answer.file.file.fileno(), offset, left)
+                left = 0
             while left > 0 and not self.closed:
                 sent = await loop.sendfile(self.transport, answer.file.file, offset, min(left, SENDFILE_PIECE))
                 if not sent:
@@ -209,6 +214,42 @@ class Answering:
             answer.file.close()
         if not self.closed:
             self._answered(answer, request)
+
+    def _copies_files(self) -> bool:
+        """Whether file answers go out as copies instead of ``sendfile``: to a loopback peer over
+        plain TCP. There ``sendfile``'s segments, which reference page-cache pages, cost the
+        receiving side more than the copy they save (a 256 MiB blob to curl on this kind of
+        machine: ~140 ms by sendfile, ~100 ms by 4 MiB writes, CNCF Distribution ~115 ms); to a
+        network card, zero-copy wins."""
+        if self._fd is None or self.transport.get_write_buffer_size():
+            return False
+        return self._loopback and self.server.config.copy_files_to_loopback
+
+    async def _copy_file(self, source: int, offset: int, left: int) -> None:
+        """Send ``left`` bytes of ``source`` from ``offset`` in pieces of :data:`COPY_PIECE`, each
+        written as the socket takes it (waiting for writability on the loop, never a thread)."""
+        loop = self.server.loop
+        buffer = memoryview(bytearray(min(left, COPY_PIECE)))
+        while left > 0 and not self.closed:
+            got = os.preadv(source, [buffer[:min(left, COPY_PIECE)]], offset)
+            if not got:
+                raise ConnectionAbortedError("the file ended before its Content-Length")
+            piece, sent = buffer[:got], 0
+            while sent < got:
+                try:
+                    sent += os.write(self._fd, piece[sent:])
+                except (BlockingIOError, InterruptedError):
+                    writable = loop.create_future()
+                    loop.add_writer(self._fd, writable.set_result, None)
+                    try:
+                        await writable
+                    finally:
+                        loop.remove_writer(self._fd)
+                    if self.closed:
+                        return
+                self.send_progress = time.monotonic()
+            offset += got
+            left -= got
 
     def _answered(self, answer: Answer, request) -> None:
         """The answer is handed to the transport: log it, then the next request or the close."""

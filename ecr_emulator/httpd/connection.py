@@ -21,6 +21,7 @@ socket and a small buffer, never a request thread.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import socket
@@ -43,6 +44,13 @@ MEMORY_BODY = 1 << 20
 #: pipelined bytes held while a request is answered, before reading pauses
 PENDING_LIMIT = 1 << 20
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 
 
 class Connection(Answering, asyncio.BufferedProtocol):
@@ -79,6 +87,7 @@ class Connection(Answering, asyncio.BufferedProtocol):
         self._queued = 0
         self.closed = False
         self._fd: int | None = None
+        self._loopback = False
         #: the client half-closed while its request was answered: close after the answer
         self._request_keep_alive_off = False
 
@@ -94,6 +103,7 @@ class Connection(Answering, asyncio.BufferedProtocol):
                 self._fd = os.dup(raw.fileno())
             except OSError:
                 self._fd = None
+        self._loopback = bool(self.peer) and _is_loopback(self.peer[0])
         if not self.server.admit(self):
             self._send_error(503, "the server holds as many connections as it may; try again")
 

@@ -40,6 +40,9 @@ class Config:
     max_per_client: int = 256
     access_log: bool = True
     graceful_seconds: float = 5.0
+    #: file answers to loopback clients as copies rather than sendfile (faster there; see
+    #: Connection._copies_files)
+    copy_files_to_loopback: bool = True
 
 
 class Server:

@@ -80,7 +80,8 @@ def test_a_claimed_spool_file_becomes_the_apps_file(tmp_path):
     assert os.listdir(tmp_path) == ["blob"]
 
 
-def test_file_answers_go_out_from_their_offset(tmp_path):
+@pytest.mark.parametrize("copies", [True, False], ids=["copied", "sendfile"])
+def test_file_answers_go_out_from_their_offset(tmp_path, copies):
     path = tmp_path / "data"
     data = os.urandom(9 << 20)
     path.write_bytes(data)
@@ -92,7 +93,7 @@ def test_file_answers_go_out_from_their_offset(tmp_path):
         start_response("200 OK", [("Content-Length", str(len(data) - start))])
         return environ["wsgi.file_wrapper"](f, 1 << 20)
 
-    with serving(app) as url, requests.Session() as session:
+    with serving(app, copy_files_to_loopback=copies) as url, requests.Session() as session:
         assert session.get(url, timeout=30).content == data
         assert session.get(url + "?12345", timeout=30).content == data[12345:]
         head = session.head(url, timeout=30)
@@ -197,13 +198,15 @@ def _read(sock, rounds: int, pause: float) -> int:
     return got
 
 
-def test_file_answers_watch_the_kernels_send_queue(tmp_path):
-    """sendfile bypasses the transport's buffer, so the sweeper watches the kernel's send queue:
-    a slow reader that keeps taking bytes is never cut (even within one sendfile call of many
-    seconds), one that takes nothing for body_timeout is reset, and others are served meanwhile."""
+@pytest.mark.parametrize("copies", [True, False], ids=["copied", "sendfile"])
+def test_file_answers_watch_the_kernels_send_queue(tmp_path, copies):
+    """File answers bypass the transport's buffer (sendfile, or copies written to the socket), so
+    the sweeper watches the kernel's send queue: a slow reader that keeps taking bytes is never
+    cut (even within one sendfile call of many seconds), one that takes nothing for body_timeout
+    is reset, and others are served meanwhile."""
     path = tmp_path / "big"
     path.write_bytes(os.urandom(64 << 20))
-    with serving(_big_file_app(path), body_timeout=2) as url:
+    with serving(_big_file_app(path), body_timeout=2, copy_files_to_loopback=copies) as url:
         port = int(url.rsplit(":", 1)[1])
         with closing(socket.create_connection(("127.0.0.1", port), timeout=30)) as slow, \
                 closing(socket.create_connection(("127.0.0.1", port), timeout=30)) as stalled:
