@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .partitions import parse_api_host
+
 #: ECR Public's RegistryAliasName rule (2-50 characters)
 ALIAS = re.compile(r"[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*")
 _DEFAULT = re.compile(r"public-([0-9]{12})")
@@ -86,10 +88,6 @@ def is_verified(settings, account: str) -> bool:
     return account in settings.public_verified
 
 
-#: ECR Public's API host names (``api.ecr-public.<region>.amazonaws.com``, ``ecr-public...``), with a port
-_AWS_API_HOST = re.compile(r"^(?:api\.)?ecr-public\.[a-z0-9-]+\.amazonaws\.com(:\d+)?$")
-
-
 def is_public_registry_host(host: str) -> bool:
     """Whether ``host`` (a Host header: name, optional port) is ``public.ecr.aws``: the name that
     routes a request to the public registry on any listener, as on AWS, where one host serves
@@ -107,9 +105,9 @@ def public_host(settings, request_host: str, public_ports, on_public_listener: b
     """
     if settings.uri_style == "aws":
         return AWS_HOST
-    api = _AWS_API_HOST.match(request_host.lower())
-    if api:
-        return AWS_HOST + (api.group(1) if api.group(1) not in (None, ":443") else "")
+    api = parse_api_host(request_host)
+    if api is not None and api.service == "ecr-public":
+        return AWS_HOST + api.port_suffix
     if on_public_listener:
         return request_host
     ports = sorted(public_ports, key=int)

@@ -6,7 +6,9 @@ botocore upgrade instead of an edit here. Every ARN the emulator builds goes thr
 :func:`arn`, and every ECR host name through :func:`ecr_host` (and is recognised by
 :func:`parse_ecr_host`, the one pattern of registry hosts): ``cn-north-1`` answers
 ``arn:aws-cn:...`` and ``<account>.dkr.ecr.cn-north-1.amazonaws.com.cn``, ``us-gov-west-1``
-``arn:aws-us-gov:...`` under ``amazonaws.com``.
+``arn:aws-us-gov:...`` under ``amazonaws.com``. AWS's API host names (ECR's, ECR Public's),
+which clients are pointed here under, are recognised here too (:func:`parse_api_host`): one
+pattern per kind of host, all with the same ``.amazonaws.com[.cn]`` end and optional port.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,24 @@ def ecr_host(account: str, region: str, *, fips: bool = False) -> str:
     return f"{account}.dkr.ecr{'-fips' if fips else ''}.{region}.{dns_suffix(region)}"
 
 
+#: the end of every AWS host name the emulator recognises: ``.<region>.amazonaws.com``, or
+#: China's ``.amazonaws.com.cn`` (``region`` group)
+_AWS_DOMAIN = r"\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+#: an optional ``:port`` (``port`` group: its digits)
+_PORT = r"(?::(?P<port>[0-9]+))?"
 #: a private registry's host name, as :func:`ecr_host` builds it (any region's, under
 #: ``amazonaws.com`` or ``amazonaws.com.cn``, FIPS or not); ``account`` and ``region`` groups
-_ECR_HOST_NAME = r"(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+_ECR_HOST_NAME = rf"(?P<account>[0-9]{{12}})\.dkr\.ecr(?:-fips)?{_AWS_DOMAIN}"
 #: the bare name (a URL's host name, a ``Host`` header's name part)
 ECR_HOST_NAME = re.compile(f"^{_ECR_HOST_NAME}\\Z")
 #: the name with an optional ``:port`` (a ``Host`` header, a registry address)
-ECR_HOST = re.compile(f"^{_ECR_HOST_NAME}(?::[0-9]+)?\\Z")
+ECR_HOST = re.compile(f"^{_ECR_HOST_NAME}{_PORT}\\Z")
+#: ECR's API host names, with an optional ``:port``: ``api.ecr.<region>.amazonaws.com`` (what
+#: botocore calls), ``ecr.<region>...``, FIPS (``[api.]ecr-fips.<region>...``), ``.amazonaws.com.cn``
+ECR_API_HOST = re.compile(rf"^(?:api\.)?ecr(?:-fips)?{_AWS_DOMAIN}{_PORT}\Z")
+#: ECR Public's API host names, likewise: ``api.ecr-public.<region>.amazonaws.com``,
+#: ``ecr-public.<region>...`` (its FIPS names, ``api.ecr-public-fips...``, are not taken)
+ECR_PUBLIC_API_HOST = re.compile(rf"^(?:api\.)?ecr-public{_AWS_DOMAIN}{_PORT}\Z")
 
 
 def parse_ecr_host(host: str) -> tuple[str, str] | None:
@@ -96,6 +110,31 @@ def parse_ecr_host(host: str) -> tuple[str, str] | None:
     ``.amazonaws.com.cn``, ``ecr-fips``, with or without ``:port``, any case), else None."""
     match = ECR_HOST.match(host.lower())
     return (match["account"], match["region"]) if match else None
+
+
+class ApiHost(NamedTuple):
+    #: ``ecr`` or ``ecr-public``
+    service: str
+    region: str
+    #: the port's digits, None without one
+    port: str | None
+
+    @property
+    def port_suffix(self) -> str:
+        """``:<port>`` for an address under AWS's host names reached on the same port: empty
+        without a port or on 443 (https's own)."""
+        return "" if self.port in (None, "443") else f":{self.port}"
+
+
+def parse_api_host(host: str) -> ApiHost | None:
+    """The AWS API endpoint a ``Host`` (name, optional ``:port``, any case) names -- ECR's
+    (:data:`ECR_API_HOST`) or ECR Public's (:data:`ECR_PUBLIC_API_HOST`) -- else None."""
+    host = host.lower()
+    for service, pattern in (("ecr", ECR_API_HOST), ("ecr-public", ECR_PUBLIC_API_HOST)):
+        match = pattern.match(host)
+        if match:
+            return ApiHost(service, match["region"], match["port"])
+    return None
 
 
 def ecr_host_names(region: str) -> list[str]:

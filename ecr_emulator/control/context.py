@@ -8,12 +8,11 @@ policy grants the action (``iam.decide``), as on ECR.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..addressing.ecr_public import primary_alias
-from ..addressing.partitions import ecr_host
+from ..addressing.partitions import ecr_host, parse_api_host
 from ..awsjson import Caller
 from ..errors import RepositoryNotFoundException
 from ..identity import iam
@@ -143,10 +142,9 @@ class RequestContext:
         else the host the client used, as it used it."""
         if self.settings.uri_style == "aws":
             return ecr_host(account, region)
-        api = _AWS_API_HOST.match(self.host)
-        if api:
-            port = api.group(1) if api.group(1) not in (None, ":443") else ""
-            return f"{ecr_host(account, region)}{port}"
+        api = parse_api_host(self.host)
+        if api is not None and api.service == "ecr":
+            return f"{ecr_host(account, region)}{api.port_suffix}"
         return self.host
 
     def repository_uri(self, repo: Repository) -> str:
@@ -163,7 +161,4 @@ class RequestContext:
             return f"https://{ecr_host(account, self.caller.region)}"
         return f"{self.scheme}://{self.registry_host(account, self.caller.region)}"
 
-
-#: ECR's API host names (``api.ecr.<region>.amazonaws.com``, ``ecr.<region>...``, FIPS), with a port
-_AWS_API_HOST = re.compile(r"^(?:api\.)?ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?(:\d+)?$")
 

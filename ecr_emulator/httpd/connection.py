@@ -1,5 +1,7 @@
 """One client connection: its request heads and bodies are read on the event loop, the
-application runs on a request thread, the answer is written back on the loop.
+application runs on a request thread, the answer is written back on the loop. This module is
+the reading side and the connection's life (its states, ending it); :mod:`.answering`, mixed
+into the same class, is the answering side.
 
 A connection is always in one state, which the server's sweeper judges against a deadline:
 
@@ -19,20 +21,18 @@ socket and a small buffer, never a request thread.
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import io
 import ipaddress
 import logging
 import os
 import socket
 import struct
-import termios
 import threading
 import time
 
 from . import http1
+from .answering import Answering
 from .body import SpooledBody
-from .wsgi import Answer, base_environ, run_app
+from .wsgi import base_environ
 
 log = logging.getLogger("ecr_emulator.server")
 access_log = logging.getLogger("ecr_emulator.access")
@@ -43,13 +43,6 @@ READ_SIZE = 256 << 10
 MEMORY_BODY = 1 << 20
 #: pipelined bytes held while a request is answered, before reading pauses
 PENDING_LIMIT = 1 << 20
-#: bytes a request thread may have queued for the loop while streaming an answer
-STREAM_QUEUE = 4 << 20
-#: bytes per sendfile call (the sweeper sees progress between calls, and in the kernel's send
-#: queue during one: :meth:`Connection.unsent`)
-SENDFILE_PIECE = 64 << 20
-#: bytes read and written per piece when a file answer goes out as a copy (_copies_files)
-COPY_PIECE = 4 << 20
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -60,7 +53,7 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-class Connection(asyncio.BufferedProtocol):
+class Connection(Answering, asyncio.BufferedProtocol):
     def __init__(self, server, listener: tuple[str, int], scheme: str) -> None:
         self.server = server
         self.listener = listener
@@ -85,7 +78,7 @@ class Connection(asyncio.BufferedProtocol):
         self.received = 0
         self.body_started = 0.0
         self.request_started = 0.0
-        # answering
+        # answering (:mod:`.answering`)
         self.sending_file = False
         self.write_buffer = 0
         self.send_progress = 0.0
@@ -125,16 +118,6 @@ class Connection(asyncio.BufferedProtocol):
         if self.state in ("head", "body", "idle") and self._body is not None:
             self._body.discard()
             self._body = None
-
-    def pause_writing(self) -> None:
-        with self._flow:
-            self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self.send_progress = time.monotonic()
-        with self._flow:
-            self._write_paused = False
-            self._flow.notify_all()
 
     def get_buffer(self, sizehint: int):
         return self._view
@@ -283,214 +266,6 @@ class Connection(asyncio.BufferedProtocol):
         body.finish()
         self._environ["CONTENT_LENGTH"] = str(body.size)
         self._dispatch(body, self._request.keep_alive)
-
-    # -- answering ------------------------------------------------------------------------
-    def _dispatch(self, body: SpooledBody | None, keep_alive: bool) -> None:
-        self.state = "app"
-        environ = self._environ
-        environ["wsgi.input"] = body.reader() if body is not None else io.BytesIO()
-        environ["ecr_emulator.body"] = body
-        lock = self.server.inline_lock(environ) if body is None or body.in_memory else None
-        if lock is not None:
-            try:
-                self._work(environ, body, self._request, keep_alive, inline=True)
-            finally:
-                lock.release()
-            return
-        self.server.submit(self._work, environ, body, self._request, keep_alive)
-
-    def _work(self, environ, body, request, keep_alive, inline: bool = False) -> None:
-        """On a request thread (or, ``inline``, on the loop for a quick in-memory call the app
-        offered a free lock for): run the application, then hand the answer to the loop."""
-        try:
-            answer = run_app(self.server.app, environ, request, keep_alive, self.server.date())
-        finally:
-            if body is not None:
-                body.discard()
-        loop = self.server.loop
-        if answer.file is None and answer.iterable is None and not answer.abort:
-            answer.data = self._write_now(answer.data)
-            if not answer.data and self._finish_here(answer):
-                self.server.log_access(self, request, answer)
-                return
-        loop.call_soon_threadsafe(self._answer, answer, request)
-        if answer.iterable is not None:  # waits for the loop to take each piece: never on it
-            if inline:
-                self.server.submit(self._stream, answer, loop)
-            else:
-                self._stream(answer, loop)
-
-    def _finish_here(self, answer: Answer) -> bool:
-        """On the request thread, once its whole answer is in the socket: make the connection
-        idle again without waking the loop, when nothing else needs the loop (no pipelined
-        bytes, reading not paused, the connection stays open). Only this thread leaves the
-        "app" state, and the loop looks at the state under the same lock, so bytes of the
-        next request arriving meanwhile are either held (then the loop is asked) or read as
-        a new request."""
-        with self._flow:
-            if (self.closed or not answer.keep_alive or self._request_keep_alive_off or self._pending
-                    or not self._reading):
-                return False
-            self.state, self.since = "idle", time.monotonic()
-            self._request = self._environ = None
-            return True
-
-    def _write_now(self, data: bytes) -> bytes:
-        """On the request thread: send a small answer straight into the socket when nothing
-        else is queued on it (plain TCP), so the client need not wait for the loop to wake;
-        what does not fit at once is left for the loop. Returns that rest."""
-        with self._flow:  # connection_lost closes the descriptor under the same lock
-            if self._fd is None or self.closed or self.transport.get_write_buffer_size():
-                return data
-            try:
-                sent = os.write(self._fd, data)
-            except (BlockingIOError, InterruptedError):
-                return data
-            except OSError:
-                return data  # the loop meets the broken connection
-        return data[sent:]
-
-    def _answer(self, answer: Answer, request) -> None:
-        if self.closed:
-            if answer.file is not None:
-                answer.file.close()
-            return
-        if answer.abort:
-            self.reset()
-            return
-        self.state, self.send_progress = "send", time.monotonic()
-        if answer.data:
-            self.transport.write(answer.data)
-        if answer.file is not None:
-            self.server.loop.create_task(self._send_file(answer, request))
-        elif answer.iterable is None:
-            self._answered(answer, request)
-
-    def _stream(self, answer: Answer, loop) -> None:
-        """On the request thread: write a large iterable answer, never more than
-        :data:`STREAM_QUEUE` bytes ahead of what the client takes."""
-        timeout = self.server.config.body_timeout
-        try:
-            for piece in answer.iterable:
-                with self._flow:
-                    deadline = time.monotonic() + timeout
-                    while (self._write_paused or self._queued > STREAM_QUEUE) and not self.closed:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            raise ConnectionAbortedError("the client stopped reading")
-                        self._flow.wait(left)
-                    if self.closed:
-                        return
-                    self._queued += len(piece)
-                loop.call_soon_threadsafe(self._write_piece, piece)
-        except ConnectionAbortedError:
-            loop.call_soon_threadsafe(self.reset)
-            return
-        except Exception:  # noqa: BLE001 -- the head is out: all that is left is to cut
-            log.exception("error streaming the answer to %s %s", answer.status, self._request and self._request.target)
-            loop.call_soon_threadsafe(self.reset)
-            return
-        loop.call_soon_threadsafe(self._answered, answer, self._request)
-
-    def _write_piece(self, piece: bytes) -> None:
-        if not self.closed:
-            self.transport.write(piece)
-            self.send_progress = time.monotonic()
-        with self._flow:
-            self._queued -= len(piece)
-            self._flow.notify_all()
-
-    def unsent(self) -> int | None:
-        """Bytes the kernel still holds in this connection's send queue (``SIOCOUTQ``), or None
-        where that cannot be read (TLS sends through the transport's own buffer)."""
-        if self._fd is None or self.closed:
-            return None
-        try:
-            return struct.unpack("i", fcntl.ioctl(self._fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
-        except OSError:
-            return None
-
-    async def _send_file(self, answer: Answer, request) -> None:
-        loop = self.server.loop
-        offset, left = answer.offset, answer.count
-        self.sending_file = True
-        try:
-            if self._copies_files():
-                await self._copy_file(answer.file.file.fileno(), offset, left)
-                left = 0
-            while left > 0 and not self.closed:
-                sent = await loop.sendfile(self.transport, answer.file.file, offset, min(left, SENDFILE_PIECE))
-                if not sent:
-                    raise ConnectionAbortedError("the file ended before its Content-Length")
-                offset += sent
-                left -= sent
-                self.send_progress = time.monotonic()
-        except (ConnectionError, OSError, RuntimeError) as error:
-            log.debug("sending a file to %s stopped: %s", self.peer, error)
-            self.reset()
-            return
-        finally:
-            self.sending_file = False
-            answer.file.close()
-        if not self.closed:
-            self._answered(answer, request)
-
-    def _copies_files(self) -> bool:
-        """Whether file answers go out as copies instead of ``sendfile``: to a loopback peer over
-        plain TCP. There ``sendfile``'s segments, which reference page-cache pages, cost the
-        receiving side more than the copy they save (a 256 MiB blob to curl on this kind of
-        machine: ~140 ms by sendfile, ~100 ms by 4 MiB writes, CNCF Distribution ~115 ms); to a
-        network card, zero-copy wins."""
-        if self._fd is None or self.transport.get_write_buffer_size():
-            return False
-        return self._loopback and self.server.config.copy_files_to_loopback
-
-    async def _copy_file(self, source: int, offset: int, left: int) -> None:
-        """Send ``left`` bytes of ``source`` from ``offset`` in pieces of :data:`COPY_PIECE`, each
-        written as the socket takes it (waiting for writability on the loop, never a thread)."""
-        loop = self.server.loop
-        buffer = memoryview(bytearray(min(left, COPY_PIECE)))
-        while left > 0 and not self.closed:
-            got = os.preadv(source, [buffer[:min(left, COPY_PIECE)]], offset)
-            if not got:
-                raise ConnectionAbortedError("the file ended before its Content-Length")
-            piece, sent = buffer[:got], 0
-            while sent < got:
-                try:
-                    sent += os.write(self._fd, piece[sent:])
-                except (BlockingIOError, InterruptedError):
-                    writable = loop.create_future()
-                    loop.add_writer(self._fd, writable.set_result, None)
-                    try:
-                        await writable
-                    finally:
-                        loop.remove_writer(self._fd)
-                    if self.closed:
-                        return
-                self.send_progress = time.monotonic()
-            offset += got
-            left -= got
-
-    def _answered(self, answer: Answer, request) -> None:
-        """The answer is handed to the transport: log it, then the next request or the close."""
-        self.server.log_access(self, request, answer)
-        if self.closed:
-            return
-        if not answer.keep_alive or self._request_keep_alive_off:
-            self.state = "closing"
-            self.transport.close()
-            return
-        self.state, self.since = "idle", time.monotonic()
-        self._request = self._environ = None
-        if not self._reading:
-            self._reading = True
-            self.transport.resume_reading()
-        if self._pending:
-            pending, self._pending = bytes(self._pending), bytearray()
-            try:
-                self._consume(memoryview(pending))
-            except http1.HttpError as error:
-                self._send_error(error.status, error.reason)
 
     # -- ending ---------------------------------------------------------------------------
     def _send_error(self, status: int, reason: str) -> None:

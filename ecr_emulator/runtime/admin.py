@@ -26,7 +26,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -34,7 +33,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from .. import __version__
 from ..addressing.ecr_public import AWS_HOST as PUBLIC_REGISTRY_HOST
-from ..addressing.partitions import ECR_HOST_NAME
+from ..addressing.partitions import parse_api_host, parse_ecr_host
 from ..features import ENDPOINTS
 from ..features.endpoints import JSON, STREAM, Call, Endpoint, Refused, Stream
 
@@ -73,9 +72,6 @@ def emulator():
     return current_app.extensions["ecr_emulator"]
 
 
-#: ECR's and ECR Public's API host names (``api.ecr.<region>.amazonaws.com``, ``ecr-fips...``,
-#: ``api.ecr-public.<region>.amazonaws.com``), which clients are pointed here under
-_API_HOST = re.compile(r"^(?:api\.)?ecr(?:-fips|-public)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
 _WILDCARD_BINDS = ("", "0.0.0.0", "::")
 
 
@@ -112,7 +108,7 @@ def is_own_host(host: str, settings) -> bool:
             name in settings.allowed_host_names())
     if name == "localhost" or name.endswith(".localhost") or name == bound:
         return True
-    if ECR_HOST_NAME.match(name) or _API_HOST.match(name) or name == PUBLIC_REGISTRY_HOST:
+    if parse_ecr_host(name) or parse_api_host(name) or name == PUBLIC_REGISTRY_HOST:
         return True
     return any(name == allowed or (allowed.startswith("*.") and name.endswith(allowed[1:]))
                for allowed in settings.allowed_host_names())
