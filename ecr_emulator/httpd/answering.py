@@ -37,6 +37,10 @@ log = logging.getLogger("ecr_emulator.server")
 
 #: bytes a request thread may have queued for the loop while streaming an answer
 STREAM_QUEUE = 4 << 20
+#: the largest piece handed to the transport at once: a bigger one (a blob from the memory
+#: cache is one bytes object) is sent in slices, since the transport keeps what the socket has
+#: not taken in one buffer it shifts after every send
+STREAM_SLICE = 1 << 20
 #: bytes per sendfile call (the sweeper sees progress between calls, and in the kernel's send
 #: queue during one: :meth:`Answering.unsent`)
 SENDFILE_PIECE = 64 << 20
@@ -151,7 +155,7 @@ class Answering:
         :data:`STREAM_QUEUE` bytes ahead of what the client takes."""
         timeout = self.server.config.body_timeout
         try:
-            for piece in answer.iterable:
+            for piece in _slices(answer.iterable):
                 with self._flow:
                     deadline = time.monotonic() + timeout
                     while (self._write_paused or self._queued > STREAM_QUEUE) and not self.closed:
@@ -271,3 +275,14 @@ class Answering:
                 self._consume(memoryview(pending))
             except http1.HttpError as error:
                 self._send_error(error.status, error.reason)
+
+
+def _slices(pieces):
+    """``pieces``, with each one larger than :data:`STREAM_SLICE` cut into views of that size."""
+    for piece in pieces:
+        if len(piece) <= STREAM_SLICE:
+            yield piece
+            continue
+        view = memoryview(piece)
+        for start in range(0, len(view), STREAM_SLICE):
+            yield view[start:start + STREAM_SLICE]

@@ -113,6 +113,20 @@ def test_a_large_answer_of_unknown_length_streams_chunked():
     assert answer.content == b"".join(pieces)
 
 
+def test_one_large_piece_in_memory_goes_out_whole_in_slices():
+    """A blob from the memory cache is one bytes object: sent in slices, then the connection
+    serves the next request."""
+    data = os.urandom(24 << 20)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(len(data)))])
+        return [data] if environ["PATH_INFO"] == "/big" else [b"ok"]
+
+    with serving(app) as url, requests.Session() as session:
+        assert session.get(url + "/big", timeout=30).content == data
+        assert session.get(url + "/small", timeout=30).content == b"ok"
+
+
 def test_connection_aborted_error_resets_the_connection():
     def app(environ, start_response):
         start_response("200 OK", [("Content-Length", str(10 << 20))])
