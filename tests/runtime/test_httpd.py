@@ -119,8 +119,9 @@ def test_one_large_piece_in_memory_goes_out_whole_in_slices():
     data = os.urandom(24 << 20)
 
     def app(environ, start_response):
-        start_response("200 OK", [("Content-Length", str(len(data)))])
-        return [data] if environ["PATH_INFO"] == "/big" else [b"ok"]
+        body = data if environ["PATH_INFO"] == "/big" else b"ok"
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
 
     with serving(app) as url, requests.Session() as session:
         assert session.get(url + "/big", timeout=30).content == data
