@@ -92,6 +92,13 @@ class Emulator:
             return self.settings.control_body_limit
         return None
 
+    @staticmethod
+    def hashes_body(environ) -> bool:
+        """Whether the server should hash a large body as it arrives. Not a ``PATCH``: a chunk
+        is appended to an upload whose own running hash reads it anyway (the first chunk's
+        hash, when the upload takes its spool file over, is read from that file once)."""
+        return environ.get("REQUEST_METHOD") != "PATCH"
+
     def inline_lock(self, environ):
         """For a control-plane call that only computes over memory, the lock it runs under
         (``Backend.lock``): a server that can take it without waiting may run the call on its

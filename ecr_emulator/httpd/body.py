@@ -2,9 +2,11 @@
 
 The server reads every body itself, on its event loop, so a client that sends slowly holds a
 buffer and a socket but never a request thread. A small body stays in memory; past
-``memory_limit`` it goes to a *spool file*, hashed as it arrives. The application can take the
-file over with :meth:`SpooledBody.claim` (a rename within one file system): a pushed blob is
-written to disk once, and its sha256 is already known when the request starts.
+``memory_limit`` it goes to a *spool file*, hashed as it arrives (unless the application says
+it will not need that: a chunk appended to an upload that has its own running hash). The
+application can take the file over with :meth:`SpooledBody.claim` (a rename within one file
+system): a pushed blob is written to disk once, and its sha256 is already known when the
+request starts.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import tempfile
 class SpooledBody:
     """The body of one request: ``size`` bytes, in memory or in the file at ``path``."""
 
-    def __init__(self, spool_dir: str | None, memory_limit: int) -> None:
+    def __init__(self, spool_dir: str | None, memory_limit: int, hash_on_arrival: bool = True) -> None:
         self._spool_dir = spool_dir
         self._memory_limit = memory_limit
+        self._hash_on_arrival = hash_on_arrival
         self._memory: bytearray | None = bytearray()
         self._fd: int | None = None
         self._hash = None
@@ -40,7 +43,8 @@ class SpooledBody:
                 self.size += size
                 return
             self._spill()
-        self._hash.update(data)
+        if self._hash is not None:
+            self._hash.update(data)
         _write_all(self._fd, data)
         self.size += size
 
@@ -48,7 +52,7 @@ class SpooledBody:
         """Move the bytes so far into a new spool file (the body outgrew memory)."""
         fd, self.path = tempfile.mkstemp(prefix="body-", suffix=".spool", dir=self._spool_dir)
         self._fd = fd
-        self._hash = hashlib.sha256(self._memory)
+        self._hash = hashlib.sha256(self._memory) if self._hash_on_arrival else None
         try:
             _write_all(fd, self._memory)
         finally:
@@ -80,9 +84,12 @@ class SpooledBody:
             return again.read()
 
     def sha256(self):
-        """A sha256 object that has seen the whole body (a fresh copy at each call)."""
+        """A sha256 object that has seen the whole body (a fresh copy at each call); a spool
+        file not hashed on arrival is read once for it."""
         if self._hash is None:
-            return hashlib.sha256(self._memory or b"")
+            if self._file is None:
+                return hashlib.sha256(self._memory or b"")
+            self._hash = _hash_file(self._file.fileno(), self.size)
         return self._hash.copy()
 
     def claim(self, dest: str) -> bool:
@@ -122,3 +129,15 @@ def _write_all(fd: int, data) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _hash_file(fd: int, size: int):
+    """sha256 of the first ``size`` bytes of ``fd`` (read by offset: the file's position stays)."""
+    hasher, offset = hashlib.sha256(), 0
+    while offset < size:
+        piece = os.pread(fd, min(1 << 20, size - offset), offset)
+        if not piece:
+            raise OSError(f"the spooled body ended {size - offset} bytes early")
+        hasher.update(piece)
+        offset += len(piece)
+    return hasher

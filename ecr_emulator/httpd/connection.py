@@ -211,7 +211,7 @@ class Connection(Answering, asyncio.BufferedProtocol):
         if length is not None and self._limit is not None and length > self._limit:
             self._too_large()
             return
-        self._body = SpooledBody(self.server.spool_dir(), MEMORY_BODY)
+        self._body = SpooledBody(self.server.spool_dir(), MEMORY_BODY, self.server.hashes_body(environ))
         self._decoder = http1.ChunkedDecoder() if request.chunked else None
         self._remaining = length or 0
         self.received = 0

@@ -65,6 +65,7 @@ class Server:
         self._probe_logged = False
         self._listeners: list = []
         self._body_limit = getattr(app, "body_limit", None)
+        self._hashes_body = getattr(app, "hashes_body", None)
         self._inline_lock = getattr(app, "inline_lock", None)
 
     # -- what connections ask ---------------------------------------------------------------
@@ -73,6 +74,10 @@ class Server:
 
     def body_limit(self, environ) -> int | None:
         return self._body_limit(environ) if self._body_limit is not None else None
+
+    def hashes_body(self, environ) -> bool:
+        """Whether a spooled body is hashed as it arrives (``app.hashes_body``; default yes)."""
+        return self._hashes_body(environ) if self._hashes_body is not None else True
 
     def inline_lock(self, environ):
         """The lock to hold while running this request on the loop, taken without waiting;

@@ -55,8 +55,10 @@ class Recorder:
         return [b"ok"]
 
 
-def test_small_and_large_bodies_are_whole_before_the_app_runs_and_hashed(tmp_path):
+@pytest.mark.parametrize("on_arrival", [True, False], ids=["hashed-on-arrival", "hashed-when-asked"])
+def test_small_and_large_bodies_are_whole_before_the_app_runs_and_hashed(tmp_path, on_arrival):
     app = Recorder(spool_dir=str(tmp_path))
+    app.hashes_body = lambda environ: on_arrival  # the app's say (a PATCH chunk: not on arrival)
     small, large = os.urandom(1000), os.urandom(3 << 20)
     with serving(app) as url:
         assert requests.put(url, data=small, timeout=30).text == "ok"
