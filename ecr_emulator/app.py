@@ -92,12 +92,15 @@ class Emulator:
             return self.settings.control_body_limit
         return None
 
-    @staticmethod
-    def hashes_body(environ) -> bool:
-        """Whether the server should hash a large body as it arrives. Not a ``PATCH``: a chunk
-        is appended to an upload whose own running hash reads it anyway (the first chunk's
-        hash, when the upload takes its spool file over, is read from that file once)."""
-        return environ.get("REQUEST_METHOD") != "PATCH"
+    def hashes_body(self, environ) -> bool:
+        """Whether the server should hash a large body as it arrives: yes, unless it is a
+        ``PATCH`` to an upload that holds bytes already, which appends the chunk to its file
+        under its own running hash (reading it anyway). An upload's first bytes take the spool
+        file over, hash included, so a one-PATCH push (skopeo, docker) hashes while receiving."""
+        if environ.get("REQUEST_METHOD") != "PATCH":
+            return True
+        upload_id = environ.get("PATH_INFO", "").rstrip("/").rpartition("/")[2]
+        return not self.backend.uploads.holds_bytes(upload_id)
 
     def inline_lock(self, environ):
         """For a control-plane call that only computes over memory, the lock it runs under

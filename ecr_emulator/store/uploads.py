@@ -234,6 +234,12 @@ class UploadSessions:
                 os.unlink(path)
         return count
 
+    def holds_bytes(self, upload_id: str) -> bool:
+        """Whether upload ``upload_id`` has received bytes already (no access check: a hint for
+        how the server receives the next chunk, never an answer to a client)."""
+        session = self._sessions.get(upload_id)
+        return session is not None and session.size > 0
+
     def get(self, upload_id: str, account: str, region: str, repository: str,
             now: datetime | None = None) -> UploadSession | None:
         """The session, if it belongs to that repository and (given ``now``) has not expired."""
