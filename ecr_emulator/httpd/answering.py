@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import io
 import logging
+import mmap
 import os
 import struct
 import termios
@@ -44,8 +45,8 @@ STREAM_SLICE = 1 << 20
 #: bytes per sendfile call (the sweeper sees progress between calls, and in the kernel's send
 #: queue during one: :meth:`Answering.unsent`)
 SENDFILE_PIECE = 64 << 20
-#: bytes read and written per piece when a file answer goes out as a copy (_copies_files)
-COPY_PIECE = 4 << 20
+#: bytes of a file mapped at a time when a file answer goes out as a copy (_copies_files)
+MAP_WINDOW = 64 << 20
 
 
 class Answering:
@@ -223,37 +224,52 @@ class Answering:
         """Whether file answers go out as copies instead of ``sendfile``: to a loopback peer over
         plain TCP. There ``sendfile``'s segments, which reference page-cache pages, cost the
         receiving side more than the copy they save (a 256 MiB blob to curl on this kind of
-        machine: ~140 ms by sendfile, ~100 ms by 4 MiB writes, CNCF Distribution ~115 ms); to a
-        network card, zero-copy wins."""
+        machine: ~140 ms by sendfile, ~85 ms written from a mapping of the file, CNCF Distribution
+        ~105 ms); to a network card, zero-copy wins."""
         if self._fd is None or self.transport.get_write_buffer_size():
             return False
         return self._loopback and self.server.config.copy_files_to_loopback
 
     async def _copy_file(self, source: int, offset: int, left: int) -> None:
-        """Send ``left`` bytes of ``source`` from ``offset`` in pieces of :data:`COPY_PIECE`, each
-        written as the socket takes it (waiting for writability on the loop, never a thread)."""
+        """Send ``left`` bytes of ``source`` from ``offset``: the file is mapped a window of
+        :data:`MAP_WINDOW` at a time and written to the socket as it takes it, so the kernel
+        copies straight from the page cache into the socket (no copy through a buffer of ours),
+        waiting for writability on the loop, never on a thread. Blob files never change once
+        written (content-addressed, replaced by rename), so a window cannot shrink under us; one
+        shorter than the answer is refused before mapping (reading a mapping past the end of its
+        file would end the process)."""
         loop = self.server.loop
-        buffer = memoryview(bytearray(min(left, COPY_PIECE)))
+        if os.fstat(source).st_size < offset + left:
+            raise ConnectionAbortedError("the file is shorter than its Content-Length")
         while left > 0 and not self.closed:
-            got = os.preadv(source, [buffer[:min(left, COPY_PIECE)]], offset)
-            if not got:
-                raise ConnectionAbortedError("the file ended before its Content-Length")
-            piece, sent = buffer[:got], 0
-            while sent < got:
+            start = offset - offset % mmap.ALLOCATIONGRANULARITY
+            span = min(left + offset - start, MAP_WINDOW)
+            with mmap.mmap(source, span, prot=mmap.PROT_READ, offset=start) as window:
+                window.madvise(mmap.MADV_SEQUENTIAL)
+                view = memoryview(window)
                 try:
-                    sent += os.write(self._fd, piece[sent:])
-                except (BlockingIOError, InterruptedError):
-                    writable = loop.create_future()
-                    loop.add_writer(self._fd, writable.set_result, None)
-                    try:
-                        await writable
-                    finally:
-                        loop.remove_writer(self._fd)
-                    if self.closed:
-                        return
-                self.send_progress = time.monotonic()
+                    got = span - (offset - start)
+                    await self._write_all(view[offset - start:span], loop)
+                finally:
+                    view.release()
             offset += got
             left -= got
+
+    async def _write_all(self, data: memoryview, loop) -> None:
+        """Write ``data`` to the socket as it takes it (stops quietly if the connection closes)."""
+        sent = 0
+        while sent < len(data) and not self.closed:
+            try:
+                sent += os.write(self._fd, data[sent:])
+            except (BlockingIOError, InterruptedError):
+                writable = loop.create_future()
+                loop.add_writer(self._fd, writable.set_result, None)
+                try:
+                    await writable
+                finally:
+                    loop.remove_writer(self._fd)
+                continue
+            self.send_progress = time.monotonic()
 
     def _answered(self, answer: Answer, request) -> None:
         """The answer is handed to the transport: log it, then the next request or the close."""
