@@ -27,6 +27,7 @@ import errno
 import fcntl
 import hashlib
 import logging
+import mmap
 import os
 import queue
 import shutil
@@ -360,6 +361,59 @@ def remove_stale(parent: str) -> int:
 
 
 def copy_into(fd: int, source_path: str, hasher, directory: str) -> int:
-    """Append the file ``source_path`` to ``fd`` while hashing it; returns the bytes copied."""
+    """Append the file ``source_path`` to ``fd`` while hashing it; returns the bytes copied.
+
+    The kernel copies (``copy_file_range``, on a helper thread) while this thread hashes a
+    mapping of the file: no byte passes through a buffer of ours, and the two overlap on two
+    cores. Where the kernel cannot copy between these files, pieces are read and written."""
     with open(source_path, "rb") as source:
+        size = os.fstat(source.fileno()).st_size
+        if size >= PIECE and _kernel_copy(source.fileno(), fd, size, hasher, directory):
+            return size
         return write_stream(fd, iter(lambda: source.read(PIECE), b""), None, hasher, directory)
+
+
+#: copy_file_range's answers for "not between these files" (then the bytes go through Python)
+_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
+
+
+def _kernel_copy(source: int, fd: int, size: int, hasher, directory: str) -> bool:
+    """Copy ``size`` bytes of ``source`` to ``fd`` with ``copy_file_range`` while hashing them
+    from a mapping; False (nothing written, nothing hashed) if the kernel cannot copy them."""
+    start = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        first = os.copy_file_range(source, fd, min(size, PIECE), 0)
+    except OSError as error:
+        if error.errno in _NO_KERNEL_COPY:
+            os.lseek(fd, start, os.SEEK_SET)
+            return False
+        _raise(error, directory)
+    failure: list[OSError] = []
+
+    def copy_rest() -> None:
+        done = first
+        try:
+            while done < size:
+                got = os.copy_file_range(source, fd, size - done, done)
+                if not got:
+                    raise OSError(errno.EIO, f"the file ended {size - done} bytes early")
+                done += got
+        except OSError as error:
+            failure.append(error)
+
+    copier = threading.Thread(target=copy_rest, name="ecr-blob-copy", daemon=True)
+    copier.start()
+    try:
+        with mmap.mmap(source, size, prot=mmap.PROT_READ) as mapping:
+            hasher.update(mapping)
+    finally:
+        copier.join()
+    if failure:
+        _raise(failure[0], directory)
+    return True
+
+
+def _raise(error: OSError, directory: str):
+    if error.errno in _FULL:
+        raise StorageFull(directory, error) from None
+    raise error

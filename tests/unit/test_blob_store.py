@@ -199,3 +199,49 @@ def test_a_spooled_body_becomes_the_blob_by_a_rename(tmp_path):
     assert second.claimed_to is None  # appended: copied from its file
     with open(app.backend.blobs.get(digest_of(data + more)).path, "rb") as f:
         assert f.read() == data + more
+
+
+class _Spooled:
+    """What the server hands an upload: a body in a spool file (never claimed here)."""
+
+    def __init__(self, path) -> None:
+        self.path, self.size = str(path), os.path.getsize(path)
+
+    def claim(self, dest: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("kernel", ["copies", "cannot copy", "disk full"])
+def test_a_spooled_chunk_appends_by_the_kernel_or_by_pieces_all_or_nothing(backend, tmp_path, monkeypatch,
+                                                                           kernel):
+    """A later chunk is copied by copy_file_range while hashed from a mapping; where the kernel
+    cannot copy between the files it goes through pieces; a full disk leaves the upload as it was."""
+    data = os.urandom(5 * MIB)
+    (tmp_path / "chunk").write_bytes(data[MIB:])
+    session = backend.uploads.start("123456789012", "us-east-1", "app", backend.clock.now())
+    session.append(data[:MIB])
+    real = os.copy_file_range
+    calls = []
+
+    def copy_file_range(src, dst, count, offset_src=None, offset_dst=None):
+        calls.append(count)
+        if kernel == "cannot copy":
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        if kernel == "disk full" and len(calls) > 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(src, dst, count, offset_src, offset_dst)
+
+    monkeypatch.setattr(os, "copy_file_range", copy_file_range)
+    if kernel == "disk full":
+        with pytest.raises(StorageFull):
+            session.append_spooled(_Spooled(tmp_path / "chunk"), MIB)
+        assert session.size == MIB and os.path.getsize(session.path) == MIB
+        assert session.digest() == digest_of(data[:MIB])
+        return
+    assert session.append_spooled(_Spooled(tmp_path / "chunk"), MIB) == 4 * MIB
+    assert calls  # the kernel was asked
+    assert session.digest() == digest_of(data)
+    with backend.lock:
+        blob = backend.blobs.commit(session.verified(digest_of(data)))
+    with open(blob.path, "rb") as f:
+        assert f.read() == data
