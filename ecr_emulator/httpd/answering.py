@@ -46,7 +46,7 @@ STREAM_SLICE = 1 << 20
 #: queue during one: :meth:`Answering.unsent`)
 SENDFILE_PIECE = 64 << 20
 #: bytes of a file mapped at a time when a file answer goes out as a copy (_copies_files)
-MAP_WINDOW = 64 << 20
+MAP_WINDOW = 16 << 20
 
 
 class Answering:
