@@ -244,32 +244,44 @@ class Answering:
         while left > 0 and not self.closed:
             start = offset - offset % mmap.ALLOCATIONGRANULARITY
             span = min(left + offset - start, MAP_WINDOW)
-            with mmap.mmap(source, span, prot=mmap.PROT_READ, offset=start) as window:
+            got = span - (offset - start)
+            window = mmap.mmap(source, span, prot=mmap.PROT_READ, offset=start)
+            try:
                 window.madvise(mmap.MADV_SEQUENTIAL)
-                view = memoryview(window)
+                failure = await self._write_all(memoryview(window)[offset - start:], loop)
+            finally:
                 try:
-                    got = span - (offset - start)
-                    await self._write_all(view[offset - start:span], loop)
-                finally:
-                    view.release()
+                    window.close()
+                except BufferError:  # a view of it is still referenced: unmapped when that goes
+                    pass
+            if failure is not None:
+                raise failure
             offset += got
             left -= got
 
-    async def _write_all(self, data: memoryview, loop) -> None:
-        """Write ``data`` to the socket as it takes it (stops quietly if the connection closes)."""
+    async def _write_all(self, data: memoryview, loop) -> OSError | None:
+        """Write ``data`` to the socket as it takes it (stops quietly if the connection closes).
+        A failure is returned, not raised, and without its traceback: a traceback would keep
+        ``data`` (a view of the caller's mapping) alive past the mapping's close."""
         sent = 0
-        while sent < len(data) and not self.closed:
-            try:
-                sent += os.write(self._fd, data[sent:])
-            except (BlockingIOError, InterruptedError):
-                writable = loop.create_future()
-                loop.add_writer(self._fd, writable.set_result, None)
+        try:
+            while sent < len(data) and not self.closed:
                 try:
-                    await writable
-                finally:
-                    loop.remove_writer(self._fd)
-                continue
-            self.send_progress = time.monotonic()
+                    sent += os.write(self._fd, data[sent:])
+                except (BlockingIOError, InterruptedError):
+                    writable = loop.create_future()
+                    loop.add_writer(self._fd, writable.set_result, None)
+                    try:
+                        await writable
+                    finally:
+                        loop.remove_writer(self._fd)
+                    continue
+                except OSError as error:
+                    return error.with_traceback(None)
+                self.send_progress = time.monotonic()
+            return None
+        finally:
+            data.release()
 
     def _answered(self, answer: Answer, request) -> None:
         """The answer is handed to the transport: log it, then the next request or the close."""

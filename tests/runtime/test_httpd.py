@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import struct
 import threading
 from contextlib import closing, contextmanager
 
@@ -18,6 +19,13 @@ from ecr_emulator.httpd import Config, Server
 
 @contextmanager
 def serving(app, **config):
+    with running(app, **config) as (url, _server):
+        yield url
+
+
+@contextmanager
+def running(app, **config):
+    """The server on a free port: ``(url, server)``."""
     sock = socket.create_server(("127.0.0.1", 0))
     server = Server(app, [sock], Config(access_log=False, **config))
     ready = threading.Event()
@@ -26,7 +34,7 @@ def serving(app, **config):
     thread.start()
     assert ready.wait(30)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", server
     finally:
         server.stop()
         thread.join(30)
@@ -238,6 +246,26 @@ def test_file_answers_watch_the_kernels_send_queue(tmp_path, copies):
                     if not stalled.recv(1 << 20):
                         break
             assert _read(slow, rounds=2, pause=0) > 0  # the slow one still goes on
+
+
+@pytest.mark.parametrize("copies", [True, False], ids=["copied", "sendfile"])
+def test_a_client_that_hangs_up_mid_file_leaves_nothing_behind(tmp_path, copies):
+    """The answer stops, the connection is forgotten, and the server goes on serving."""
+    path = tmp_path / "big"
+    path.write_bytes(os.urandom(64 << 20))
+    with running(_big_file_app(path), copy_files_to_loopback=copies) as (url, server):
+        port = int(url.rsplit(":", 1)[1])
+        with closing(socket.create_connection(("127.0.0.1", port), timeout=30)) as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+            client.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert client.recv(1 << 20)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
+        for _ in range(300):  # bounded: 30 s
+            if not server.connections:
+                break
+            threading.Event().wait(0.1)
+        assert not server.connections
+        assert requests.get(url + "/small", timeout=30).text == "ok"
 
 
 class InlineApp:
