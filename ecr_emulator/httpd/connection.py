@@ -47,10 +47,12 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def _is_loopback(address: str) -> bool:
+    """Whether the peer is this machine (``::ffff:127.0.0.1`` too, on a dual-stack listener)."""
     try:
-        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
 
 
 class Connection(Answering, asyncio.BufferedProtocol):

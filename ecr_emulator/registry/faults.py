@@ -27,7 +27,7 @@ def middleware(app, emulator):
 
     def serve(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
-        if not faults.active or _is_control_plane(environ, path, method) or _is_admin(path):
+        if not faults.active or emulator.protocol.handles(environ) or _is_admin(path):
             return app(environ, start_response)
         rule = faults.fire_request(method, path)
         if rule is None:
@@ -42,10 +42,6 @@ def middleware(app, emulator):
         return app(environ, start_response)
 
     return serve
-
-
-def _is_control_plane(environ, path: str, method: str) -> bool:
-    return method == "POST" and (path == "/" or "HTTP_X_AMZ_TARGET" in environ)
 
 
 def _is_admin(path: str) -> bool:

@@ -86,6 +86,7 @@ PUBLIC_ACTIONS: dict[tuple[str, str], str] = {
     key: "ecr-public:" + action.partition(":")[2] for key, action in ACTIONS.items() if key[1] not in ("GET", "HEAD")
 }
 
+
 def action_of(route: Route | None, method: str) -> str:
     """The private registry's action ``route`` and ``method`` stand for (``ecr:PutImage``), or
     ``""``: what the registry observers (the call log) record a request under, on either listener."""

@@ -125,9 +125,7 @@ def write_stream(fd: int, source, limit: int | None, hasher, directory: str) -> 
         if writer is not None:
             writer.close()
     except OSError as error:
-        if error.errno in _FULL:
-            raise StorageFull(directory, error) from None
-        raise
+        _raise(error, directory)
     finally:
         if writer is not None:
             writer.abandon()
@@ -414,6 +412,7 @@ def _kernel_copy(source: int, fd: int, size: int, hasher, directory: str) -> boo
 
 
 def _raise(error: OSError, directory: str):
+    """Raise ``error``, as :class:`StorageFull` when it says the disk is full."""
     if error.errno in _FULL:
         raise StorageFull(directory, error) from None
     raise error
